@@ -1,0 +1,48 @@
+/**
+ * What every entry point shares: the DLRN options `--config-file`, `--config-override` and
+ * `--debug`, reading projects.ini once, and usage errors that exit as argparse's do.
+ */
+import { Command, Option } from 'commander';
+import { loadConfig, type DlrnConfig } from '../lib/config/index.ts';
+import { openDatabase, type Database } from '../lib/db/index.ts';
+import { EXIT_USAGE } from './errors.ts';
+import pkg from '../package.json' with { type: 'json' };
+
+export const VERSION: string = pkg.version;
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** A command with DLRN's usage-error behaviour (exit 2) and `--help`/`--version` exiting 0. */
+export const newCommand = (name: string, description: string): Command =>
+  new Command(name)
+    .description(description)
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE))
+    .showHelpAfterError();
+
+export const addConfigOptions = (command: Command, configRequired = false): Command =>
+  command
+    .addOption(
+      configRequired
+        ? new Option('--config-file <file>', 'config file (projects.ini)').makeOptionMandatory()
+        : new Option('--config-file <file>', 'config file').default('projects.ini'),
+    )
+    .option(
+      '--config-override <section.option=value>',
+      'override a projects.ini option; repeatable (e.g. DEFAULT.datadir=/tmp/data)',
+      collect,
+      [],
+    )
+    .option('--debug', 'print debug logs', false);
+
+export { collect };
+
+export interface ConfigFlags {
+  configFile: string;
+  configOverride: string[];
+}
+
+export const readConfig = (flags: ConfigFlags): Promise<DlrnConfig> =>
+  loadConfig(flags.configFile, { overrides: flags.configOverride });
+
+export const openConfiguredDatabase = (config: DlrnConfig): Promise<Database> =>
+  openDatabase(config.default.databaseConnection);

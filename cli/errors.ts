@@ -1,0 +1,28 @@
+/**
+ * One place that turns an error into what a person sees and DLRN's exit code: configuration,
+ * input and tool errors print their message and exit 1; anything unexpected prints its stack.
+ */
+import { DlrnError } from '../lib/domain/errors.ts';
+import { warn } from './output.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+/** argparse's code for a usage error, which DLRN's commands inherit. */
+export const EXIT_USAGE = 2;
+
+export const exitCodeOf = (err: unknown): number => {
+  if (err instanceof DlrnError) return err.name === 'InputError' ? EXIT_USAGE : EXIT_FAILURE;
+  return EXIT_FAILURE;
+};
+
+/** Runs a command's main function and exits with its code, reporting errors once. */
+export const runMain = (main: () => Promise<number | void>): void => {
+  main().then(
+    (code) => process.exit(code ?? EXIT_OK),
+    (err: unknown) => {
+      if (err instanceof DlrnError) warn(`${err.name}: ${err.message}`);
+      else warn(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      process.exit(exitCodeOf(err));
+    },
+  );
+};

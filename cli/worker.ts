@@ -1,0 +1,70 @@
+/**
+ * Running a Temporal worker with our workflows and activities, and reaching Temporal: the
+ * configured cluster, or in local mode a dev server (started here when none listens).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { createActivities, type ActivityDeps } from '../activities/index.ts';
+import type { DlrnConfig } from '../lib/config/index.ts';
+import { isTemporalServing, startDevServer, type DevServer } from '../lib/temporal-dev-server.ts';
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface TemporalEndpoint {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  /** Where a person browses workflows, when known. */
+  uiUrl?: string;
+  /** The dev server this process started (local mode), to stop when done. */
+  devServer?: DevServer;
+}
+
+/**
+ * Cluster mode when `[temporal] address` is set; otherwise local mode: reuse a dev server on
+ * `local_port` or start one with its history in `<datadir>/temporal.sqlite` and the Web UI.
+ */
+export const resolveTemporal = async (config: DlrnConfig): Promise<TemporalEndpoint> => {
+  const { address, namespace, taskQueue, localPort, uiPort } = config.temporal;
+  if (address) return { address, namespace, taskQueue };
+  const local = `127.0.0.1:${localPort}`;
+  const uiUrl = `http://127.0.0.1:${uiPort}`;
+  if (await isTemporalServing(local)) return { address: local, namespace, taskQueue, uiUrl };
+  await mkdir(config.default.datadir, { recursive: true });
+  const devServer = await startDevServer({
+    port: localPort,
+    uiPort,
+    namespace,
+    dbFile: join(config.default.datadir, 'temporal.sqlite'),
+  });
+  return { address: devServer.address, namespace, taskQueue, uiUrl, devServer };
+};
+
+export const connectClient = async (endpoint: TemporalEndpoint): Promise<Client> => {
+  const connection = await Connection.connect({ address: endpoint.address });
+  return new Client({ connection, namespace: endpoint.namespace });
+};
+
+export const createWorker = async (endpoint: TemporalEndpoint, deps: ActivityDeps): Promise<Worker> => {
+  const connection = await NativeConnection.connect({ address: endpoint.address });
+  return Worker.create({
+    connection,
+    namespace: endpoint.namespace,
+    taskQueue: endpoint.taskQueue,
+    workflowsPath,
+    activities: createActivities(deps),
+  });
+};
+
+/** Link to one workflow in the Web UI. */
+export const workflowUrl = (
+  endpoint: TemporalEndpoint,
+  workflowId: string,
+  runId?: string,
+): string | undefined =>
+  endpoint.uiUrl
+    ? `${endpoint.uiUrl}/namespaces/${encodeURIComponent(endpoint.namespace)}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}` : ''}`
+    : undefined;

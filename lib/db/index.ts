@@ -1,0 +1,72 @@
+/**
+ * Opens DLRN's database from its SQLAlchemy URL, applies our migrations (which adopt a
+ * DLRN-made database as it is), and hands back the models.
+ */
+import { Sequelize, type Options } from 'sequelize';
+import { DatabaseError } from '../domain/errors.ts';
+import { createMigrator } from './migrations.ts';
+import { defineModels, type Models } from './models.ts';
+import { parseDatabaseUrl, type DatabaseTarget } from './url.ts';
+
+export { parseDatabaseUrl, type DatabaseTarget } from './url.ts';
+export * from './models.ts';
+export { ALEMBIC_HEAD, DLRN_TABLES } from './schema.ts';
+
+export interface Database {
+  sequelize: Sequelize;
+  models: Models;
+  target: DatabaseTarget;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Apply pending migrations (default true). */
+  migrate?: boolean;
+  /** Base for a relative SQLite path (SQLAlchemy uses the working directory). */
+  cwd?: string;
+  /** SQL statement logger; silent when omitted. */
+  logSql?: (sql: string) => void;
+}
+
+const sequelizeOptions = (target: DatabaseTarget, logSql?: (sql: string) => void): Options => {
+  const base: Options = { dialect: target.dialect, logging: logSql ?? false };
+  if (target.dialect === 'sqlite') return { ...base, storage: target.storage ?? ':memory:' };
+  const options: Options = {
+    ...base,
+    host: target.host ?? 'localhost',
+    database: target.database ?? '',
+    pool: { max: 10, min: 0, idle: 10_000 },
+  };
+  if (target.port !== undefined) options.port = target.port;
+  if (target.username !== undefined) options.username = target.username;
+  if (target.password !== undefined) options.password = target.password;
+  if (target.dialect === 'mysql' && target.query.charset)
+    options.dialectOptions = { charset: target.query.charset };
+  return options;
+};
+
+/** Connects, migrates and defines models. Throws DatabaseError naming the URL on failure. */
+export const openDatabase = async (
+  url: string | DatabaseTarget,
+  options: OpenOptions = {},
+): Promise<Database> => {
+  const target = typeof url === 'string' ? parseDatabaseUrl(url, options.cwd) : url;
+  const sequelize = new Sequelize(sequelizeOptions(target, options.logSql));
+  try {
+    await sequelize.authenticate();
+  } catch (err) {
+    await sequelize.close();
+    throw new DatabaseError(`cannot connect to database ${target.display}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  try {
+    if (options.migrate !== false) await createMigrator(sequelize).up();
+  } catch (err) {
+    await sequelize.close();
+    throw new DatabaseError(`cannot migrate database ${target.display}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return { sequelize, models: defineModels(sequelize), target, close: () => sequelize.close() };
+};

