@@ -1,0 +1,219 @@
+/**
+ * The database layer on real SQLite, PostgreSQL and MariaDB (started by the test harness):
+ * a database made by DLRN is adopted as it is, an older DLRN schema is brought to head, and a
+ * fresh database gets exactly DLRN's tables and columns.
+ */
+import test from 'ava';
+import { QueryTypes, type Sequelize } from 'sequelize';
+import { ALEMBIC_HEAD, camelCase, DLRN_TABLES, openDatabase, type Database } from '../../lib/db/index.ts';
+import { DatabaseError } from '../../lib/domain/errors.ts';
+import {
+  createDlrnHeadDatabase,
+  createDlrnOldDatabase,
+  FIXTURE_ROWS,
+  type FixtureDialect,
+} from '../fixtures/dlrn-database.ts';
+import { DATABASE_KINDS, freshDatabase, type DatabaseKind, type TestDatabase } from '../helpers/services.ts';
+
+const created: TestDatabase[] = [];
+const opened: Database[] = [];
+test.after.always(async () => {
+  await Promise.allSettled(opened.map((db) => db.close()));
+  await Promise.allSettled(created.map((db) => db.drop()));
+});
+
+const newDatabase = async (kind: DatabaseKind): Promise<TestDatabase> => {
+  const db = await freshDatabase(kind);
+  created.push(db);
+  return db;
+};
+const open = async (url: string, migrate = true): Promise<Database> => {
+  const db = await openDatabase(url, { migrate });
+  opened.push(db);
+  return db;
+};
+
+const selectAll = (sequelize: Sequelize, table: string) =>
+  sequelize.query<Record<string, unknown>>(
+    `SELECT * FROM ${sequelize.getQueryInterface().quoteIdentifier(table)} ORDER BY 1`,
+    { type: QueryTypes.SELECT },
+  );
+
+/** Column facts comparable across engines: name, nullability, primary key, normalized type. */
+const columnsOf = async (sequelize: Sequelize, table: string) => {
+  const described = await sequelize.getQueryInterface().describeTable(table);
+  return Object.entries(described)
+    .map(([name, c]) => {
+      const type = c.type
+        .toLowerCase()
+        .replace(/^character varying/, 'varchar')
+        .replace(/^(int|int\(11\)|integer|serial)$/, 'integer')
+        .replace(/^(tinyint\(1\)|bool|boolean)$/, 'boolean');
+      return { name, type, allowNull: c.allowNull, primaryKey: c.primaryKey };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+};
+
+const alembicVersions = async (sequelize: Sequelize) =>
+  (await selectAll(sequelize, 'alembic_version')).map((r) => r.version_num);
+
+/** A model row as DLRN's columns: attribute names back to snake_case. */
+const asColumns = (row: object): Record<string, unknown> =>
+  Object.fromEntries(
+    Object.entries(row).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]),
+  );
+
+for (const kind of DATABASE_KINDS) {
+  const dialect: FixtureDialect = kind;
+
+  test(`${kind}: a database made by DLRN is opened as it is and every row reads back`, async (t) => {
+    const target = await newDatabase(kind);
+    const raw = await open(target.url, false);
+    await createDlrnHeadDatabase(raw.sequelize, dialect);
+    const before = Object.fromEntries(
+      await Promise.all(
+        DLRN_TABLES.map(async (table) => [table.name, await columnsOf(raw.sequelize, table.name)] as const),
+      ),
+    );
+
+    const db = await open(target.url);
+    const { models } = db;
+    t.deepEqual((await models.Commit.findAll({ order: [['id', 'ASC']], raw: true })).map(asColumns), [
+      ...FIXTURE_ROWS.commits,
+    ]);
+    t.deepEqual((await models.User.findAll({ raw: true })).map(asColumns), [...FIXTURE_ROWS.users]);
+    t.deepEqual((await models.Project.findAll({ raw: true })).map(asColumns), [...FIXTURE_ROWS.projects]);
+    t.deepEqual(
+      (await models.CiVote.findAll({ order: [['id', 'ASC']] })).map((r) => asColumns(r.get({ plain: true }))),
+      [...FIXTURE_ROWS.civotes],
+    );
+    t.deepEqual(
+      (await models.CiVoteAgg.findAll()).map((r) => asColumns(r.get({ plain: true }))),
+      [...FIXTURE_ROWS.civotes_agg],
+    );
+    t.deepEqual((await models.Promotion.findAll({ raw: true })).map(asColumns), [...FIXTURE_ROWS.promotions]);
+
+    for (const table of DLRN_TABLES) {
+      t.deepEqual(
+        await columnsOf(db.sequelize, table.name),
+        before[table.name],
+        `${table.name} was not rewritten`,
+      );
+    }
+    t.deepEqual(await alembicVersions(db.sequelize), [ALEMBIC_HEAD]);
+
+    // New rows go in after DLRN's, with DLRN's client-side defaults.
+    const commit = await models.Commit.create({ projectName: 'python-new', status: 'SUCCESS' });
+    t.is(commit.get('id'), 4);
+    const [row] = await db.sequelize.query<Record<string, unknown>>(
+      'SELECT type, flags FROM commits WHERE id = 4',
+      {
+        type: QueryTypes.SELECT,
+      },
+    );
+    t.deepEqual({ type: row?.type, flags: Number(row?.flags) }, { type: 'rpm', flags: 0 });
+  });
+
+  test(`${kind}: an older DLRN schema is brought to head without losing a row`, async (t) => {
+    const target = await newDatabase(kind);
+    const raw = await open(target.url, false);
+    await createDlrnOldDatabase(raw.sequelize, dialect);
+
+    const db = await open(target.url);
+    const commits = (await db.models.Commit.findAll({ order: [['id', 'ASC']] })).map((c) =>
+      c.get({ plain: true }),
+    );
+    t.deepEqual(
+      commits.map((c) => ({
+        id: c.id,
+        artifacts: c.artifacts,
+        type: c.type,
+        component: c.component,
+        hash: c.commitHash,
+      })),
+      FIXTURE_ROWS.commits.map((c) => ({
+        id: c.id,
+        artifacts: c.artifacts,
+        type: 'rpm',
+        component: null,
+        hash: c.commit_hash,
+      })),
+    );
+    t.is((await db.models.CiVote.count()) + (await db.models.Promotion.count()), 2);
+    t.is(await db.models.CiVoteAgg.count(), 0, 'civotes_agg was created');
+    // extended_hash was widened to DLRN's 128 characters.
+    const long = FIXTURE_ROWS.commits[2].extended_hash;
+    await db.models.Commit.update({ extendedHash: long }, { where: { id: 3 } });
+    t.is((await db.models.Commit.findByPk(3))?.get('extendedHash'), long);
+    t.deepEqual(await alembicVersions(db.sequelize), [ALEMBIC_HEAD]);
+    const fresh = await open((await newDatabase(kind)).url);
+    for (const table of DLRN_TABLES) {
+      const names = (cols: { name: string }[]) => cols.map((c) => c.name);
+      t.deepEqual(
+        names(await columnsOf(db.sequelize, table.name)),
+        names(await columnsOf(fresh.sequelize, table.name)),
+        table.name,
+      );
+    }
+  });
+
+  test(`${kind}: a fresh database gets exactly the tables and columns DLRN creates`, async (t) => {
+    const ours = await open((await newDatabase(kind)).url);
+    const dlrn = await open((await newDatabase(kind)).url, false);
+    await createDlrnHeadDatabase(dlrn.sequelize, dialect);
+    for (const table of DLRN_TABLES) {
+      t.deepEqual(
+        await columnsOf(ours.sequelize, table.name),
+        await columnsOf(dlrn.sequelize, table.name),
+        table.name,
+      );
+      t.deepEqual(
+        Object.keys(ours.models[modelOf(table.name)].getAttributes()).sort(),
+        table.columns.map((c) => camelCase(c.name)).sort(),
+      );
+    }
+    t.deepEqual(await alembicVersions(ours.sequelize), [ALEMBIC_HEAD]);
+  });
+
+  test(`${kind}: opening again applies no migration twice and keeps votes as booleans`, async (t) => {
+    const target = await newDatabase(kind);
+    const first = await open(target.url);
+    const commit = await first.models.Commit.create({ projectName: 'p', commitHash: 'a', distroHash: 'b' });
+    await first.models.CiVote.create({
+      commitId: commit.getDataValue('id'),
+      ciName: 'job',
+      ciVote: true,
+      ciInProgress: false,
+      timestamp: 1,
+    });
+    await first.close();
+    const second = await open(target.url);
+    const migrations = await selectAll(second.sequelize, 'dlrnt_migrations');
+    t.deepEqual(
+      migrations.map((m) => m.name),
+      ['0001-dlrn-schema', '0002-indexes'],
+    );
+    const vote = await second.models.CiVote.findOne();
+    t.is(vote?.get('ciVote'), true);
+    t.is(vote?.get('ciInProgress'), false);
+  });
+}
+
+const modelOf = (table: string) =>
+  (
+    ({
+      commits: 'Commit',
+      projects: 'Project',
+      civotes: 'CiVote',
+      civotes_agg: 'CiVoteAgg',
+      promotions: 'Promotion',
+      users: 'User',
+    }) as const
+  )[table as 'commits'];
+
+test('an unreachable database is a DatabaseError naming the URL without its password', async (t) => {
+  await t.throwsAsync(openDatabase('postgresql://dlrn:secret@127.0.0.1:1/dlrn'), {
+    instanceOf: DatabaseError,
+    message: /^cannot connect to database postgresql:\/\/dlrn:\*\*\*@127.0.0.1:1\/dlrn: /,
+  });
+});
