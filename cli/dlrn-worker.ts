@@ -12,7 +12,7 @@ import { createLogger } from '../lib/logger.ts';
 import { addConfigOptions, newCommand, openConfiguredDatabase, readConfig, VERSION } from './common.ts';
 import { EXIT_FAILURE, EXIT_OK, runMain } from './errors.ts';
 import { say } from './output.ts';
-import { connectClient, createWorker, resolveTemporal, workflowUrl } from './worker.ts';
+import { connectClient, createWorker, installRuntimeLogger, resolveTemporal, workflowUrl } from './worker.ts';
 
 interface WorkerFlags {
   configFile: string;
@@ -32,7 +32,13 @@ const main = async (): Promise<number> => {
     .parse()
     .opts<WorkerFlags>();
   const config = await readConfig(flags);
-  const logger = createLogger({ debug: flags.debug, name: 'dlrn-worker' });
+  // A check is a command a person reads: worker chatter only when something is wrong.
+  const logger = createLogger({
+    debug: flags.debug,
+    name: 'dlrn-worker',
+    level: flags.check ? 'warn' : 'info',
+  });
+  installRuntimeLogger(logger);
   const db = await openConfiguredDatabase(config);
   const endpoint = await resolveTemporal(config);
   try {

@@ -3,10 +3,11 @@
  * configured cluster, or in local mode a dev server (started here when none listens).
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import type { DlrnConfig } from '../lib/config/index.ts';
+import type { Logger } from '../lib/logger.ts';
 import { isTemporalServing, startDevServer, type DevServer } from '../lib/temporal-dev-server.ts';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -41,6 +42,33 @@ export const resolveTemporal = async (config: DlrnConfig): Promise<TemporalEndpo
     dbFile: join(config.default.datadir, 'temporal.sqlite'),
   });
   return { address: devServer.address, namespace, taskQueue, uiUrl, devServer };
+};
+
+const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+/**
+ * Sends the SDK's own lines, and workflow and activity logs, through our pino logger so every
+ * line on stderr has one format. Call once per process, before any worker connects.
+ */
+export const installRuntimeLogger = (logger: Logger): void => {
+  const write = (level: LogLevel, message: string, meta?: LogMetadata) =>
+    logger[PINO_LEVEL[level]](meta ?? {}, message);
+  Runtime.install({
+    logger: {
+      log: write,
+      trace: (message, meta) => write('TRACE', message, meta),
+      debug: (message, meta) => write('DEBUG', message, meta),
+      info: (message, meta) => write('INFO', message, meta),
+      warn: (message, meta) => write('WARN', message, meta),
+      error: (message, meta) => write('ERROR', message, meta),
+    },
+  });
 };
 
 export const connectClient = async (endpoint: TemporalEndpoint): Promise<Client> => {

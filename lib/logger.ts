@@ -6,11 +6,11 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
-export const createLogger = (options: { debug?: boolean; name?: string } = {}): Logger =>
+export const createLogger = (options: { debug?: boolean; name?: string; level?: string } = {}): Logger =>
   pino(
     {
       name: options.name ?? 'dlrn',
-      level: options.debug ? 'debug' : (process.env.DLRN_LOG_LEVEL ?? 'info'),
+      level: options.debug ? 'debug' : (process.env.DLRN_LOG_LEVEL ?? options.level ?? 'info'),
     },
     pino.destination(2),
   );

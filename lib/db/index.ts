@@ -45,6 +45,34 @@ const sequelizeOptions = (target: DatabaseTarget, logSql?: (sql: string) => void
   return options;
 };
 
+const MIGRATION_LOCK = 'dlrnt_migrations';
+
+/**
+ * Runs pending migrations while holding a database-wide lock, so processes that open a new
+ * database at the same moment (a worker and the API, say) migrate it once. SQLite serializes
+ * writers itself; PostgreSQL and MariaDB take an advisory lock held by a transaction.
+ */
+const migrateExclusively = async (sequelize: Sequelize): Promise<void> => {
+  const dialect = sequelize.getDialect();
+  if (dialect === 'sqlite') {
+    await createMigrator(sequelize).up();
+    return;
+  }
+  await sequelize.transaction(async (transaction) => {
+    if (dialect === 'postgres') {
+      await sequelize.query(`SELECT pg_advisory_xact_lock(hashtext('${MIGRATION_LOCK}'))`, { transaction });
+      await createMigrator(sequelize).up();
+      return;
+    }
+    await sequelize.query(`SELECT GET_LOCK('${MIGRATION_LOCK}', 300)`, { transaction });
+    try {
+      await createMigrator(sequelize).up();
+    } finally {
+      await sequelize.query(`SELECT RELEASE_LOCK('${MIGRATION_LOCK}')`, { transaction });
+    }
+  });
+};
+
 /** Connects, migrates and defines models. Throws DatabaseError naming the URL on failure. */
 export const openDatabase = async (
   url: string | DatabaseTarget,
@@ -61,7 +89,7 @@ export const openDatabase = async (
     });
   }
   try {
-    if (options.migrate !== false) await createMigrator(sequelize).up();
+    if (options.migrate !== false) await migrateExclusively(sequelize);
   } catch (err) {
     await sequelize.close();
     throw new DatabaseError(`cannot migrate database ${target.display}: ${(err as Error).message}`, {

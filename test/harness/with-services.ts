@@ -40,12 +40,28 @@ console.error(
   `test services ready in ${Date.now() - started} ms: ${services.map((s) => `${s.name} ${Object.values(s.env).join(' ')}`).join(', ')}`,
 );
 
-const child = spawn(command, args, { stdio: 'inherit', env });
+// ava's summary ("41 tests passed", "2 tests failed") is echoed as one plain closing line,
+// "N passed, N failed", which CI systems read whatever the runner.
+let tail = '';
+const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'inherit'], env });
+child.stdout.on('data', (chunk: Buffer) => {
+  process.stdout.write(chunk);
+  tail = (tail + chunk.toString('utf8')).slice(-4096);
+});
 const forward = (signal: NodeJS.Signals) => child.kill(signal);
 process.on('SIGINT', forward);
 process.on('SIGTERM', forward);
-const code = await new Promise<number>((r) => child.on('exit', (c, s) => r(c ?? (s ? 1 : 0))));
+const code = await new Promise<number>((r) => child.on('close', (c, s) => r(c ?? (s ? 1 : 0))));
 await stopAll();
+const count = (word: string): number => {
+  const plain = tail.replace(new RegExp(String.raw`\x1b\[[0-9;]*m`, 'g'), '');
+  return Number(new RegExp(String.raw`(\d+) (?:tests? |known failures? )?${word}`).exec(plain)?.[1] ?? 0);
+};
+const passedCount = count('passed');
+const failedCount = count('failed') + (code !== 0 && count('failed') === 0 && passedCount === 0 ? 1 : 0);
+console.log(
+  `${passedCount} passed, ${failedCount} failed${count('skipped') ? `, ${count('skipped')} skipped` : ''}`,
+);
 if (code === 0) await rm(dir, { recursive: true, force: true });
 else console.error(`test services: logs kept in ${dir}`);
 process.exit(code);

@@ -199,6 +199,20 @@ for (const kind of DATABASE_KINDS) {
   });
 }
 
+for (const kind of ['postgres', 'mysql'] as const) {
+  test(`${kind}: processes opening a new database at once migrate it once`, async (t) => {
+    const target = await newDatabase(kind);
+    const dbs = await Promise.all([open(target.url), open(target.url), open(target.url)]);
+    for (const db of dbs) t.is(await db.models.Commit.count(), 0);
+    const migrations = await selectAll(dbs[0].sequelize, 'dlrnt_migrations');
+    t.deepEqual(
+      migrations.map((m) => m.name),
+      ['0001-dlrn-schema', '0002-indexes'],
+    );
+    t.deepEqual(await alembicVersions(dbs[0].sequelize), [ALEMBIC_HEAD]);
+  });
+}
+
 const modelOf = (table: string) =>
   (
     ({
