@@ -3,13 +3,40 @@
  * createActivities once; workflows see only the `Activities` type.
  */
 import type { ActivityDeps } from './deps.ts';
+import {
+  discoverCommits,
+  listPackages,
+  orderBuilds,
+  packageStatus,
+  recheckPackages,
+  writeSkiplist,
+  type DiscoverInput,
+} from './discovery.ts';
+import { withFailures } from './failures.ts';
 import { inspectWorker } from './inspect-worker.ts';
+import type { DriverRun } from './pkginfo/index.ts';
+import type { PackageInfo } from '../lib/domain/packages.ts';
 
 export type { ActivityDeps } from './deps.ts';
 export type { WorkerInspection } from './inspect-worker.ts';
+export type {
+  DiscoverInput,
+  DiscoverResult,
+  OrderResult,
+  PackageStatus,
+  RecheckResult,
+} from './discovery.ts';
+export type { DriverRun } from './pkginfo/index.ts';
 
-export const createActivities = (deps: ActivityDeps) => ({
-  inspectWorker: () => inspectWorker(deps),
-});
+export const createActivities = (deps: ActivityDeps) =>
+  withFailures({
+    inspectWorker: () => inspectWorker(deps),
+    listPackages: (driverRun: DriverRun) => listPackages(deps, driverRun),
+    discoverCommits: (input: DiscoverInput) => discoverCommits(deps, input),
+    writeSkiplist: (names: string[]) => writeSkiplist(deps, names),
+    orderBuilds: (packages: PackageInfo[]) => orderBuilds(deps, packages),
+    packageStatus: (packages: PackageInfo[]) => packageStatus(deps, packages),
+    recheckPackages: (input: { names: string[]; force: boolean }) => recheckPackages(deps, input),
+  });
 
 export type Activities = ReturnType<typeof createActivities>;

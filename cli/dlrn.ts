@@ -1,18 +1,21 @@
 /**
- * `dlrn`: build new commits of every package, with DLRN's flags and exit codes.
+ * `dlrn`: build new commits of every package, with DLRN's flags and exit codes. Each
+ * invocation is one `run` workflow.
  */
 import { Option } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { run as runWorkflow, RunInput, RunResult } from '../workflows/run.ts';
 import { InputError } from '../lib/domain/errors.ts';
-import {
-  addConfigOptions,
-  collect,
-  newCommand,
-  openConfiguredDatabase,
-  readConfig,
-  VERSION,
-} from './common.ts';
-import { EXIT_FAILURE, runMain } from './errors.ts';
+import { runWorkflowId } from '../lib/domain/temporal-names.ts';
+import { createLogger } from '../lib/logger.ts';
+import { openDatabase } from '../lib/db/index.ts';
+import { addConfigOptions, collect, newCommand, readConfig, VERSION } from './common.ts';
+import { EXIT_FAILURE, EXIT_OK, runMain } from './errors.ts';
 import { say, warn } from './output.ts';
+import { installRuntimeLogger, withTemporal, workflowUrl } from './worker.ts';
 
 interface DlrnFlags {
   configFile: string;
@@ -37,6 +40,7 @@ interface DlrnFlags {
   verboseMock: boolean;
   repo: boolean;
   debug: boolean;
+  dryRun: boolean;
 }
 
 export const dlrnCommand = () =>
@@ -58,7 +62,7 @@ export const dlrnCommand = () =>
     .option('--recheck', 'rebuild the last failed commit of the named packages', false)
     .option(
       '--force-recheck',
-      'with --recheck, rebuild even a successful commit (needs allow_force_rechecks)',
+      'rebuild the last commit even if it succeeded (needs allow_force_rechecks; implies --recheck)',
       false,
     )
     .option('--run <program>', 'run PROGRAM for each package head instead of building (implies --head-only)')
@@ -66,28 +70,113 @@ export const dlrnCommand = () =>
     .option('--verbose-build', 'show the build output as it runs', false)
     .addOption(new Option('--verbose-mock', 'deprecated alias of --verbose-build').hideHelp().default(false))
     .option('--no-repo', 'do not create the hashed repository (RPM links, createrepo, .repo file)')
+    .option('--dry-run', 'not in DLRN: list the commits that would be built, in build order, and exit', false)
     .version(VERSION, '--version', 'print the version and exit');
+
+const printPlan = (result: RunResult): void => {
+  for (const skipped of result.skipped) warn(`skipped ${skipped.name}: ${skipped.error}`);
+  if (result.order?.cycles.length) {
+    for (const cycle of result.order.cycles)
+      warn(`dependency cycle: ${cycle.join(' -> ')} (broken at the last edge)`);
+  }
+  if (result.queue.length === 0) {
+    say(`Nothing new to build: ${result.packages.length} packages checked, every commit already built.`);
+    return;
+  }
+  say(`${result.queue.length} commits to build, in build order:`);
+  for (const c of result.queue) {
+    const when = new Date(c.dtCommit * 1000)
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, '');
+    say(
+      `  ${c.projectName.padEnd(32)} ${c.commitHash.slice(0, 12)} distro ${c.distroHash.slice(0, 8)} ${c.commitBranch} ${when}`,
+    );
+  }
+};
 
 const main = async (): Promise<number> => {
   const flags = dlrnCommand().parse().opts<DlrnFlags>();
+  const names = [...flags.projectName, ...flags.packageName];
   if (flags.projectName.length > 0 && flags.packageName.length > 0) {
     throw new InputError('argument --package-name: not allowed with argument --project-name');
   }
-  if (flags.recheck && flags.projectName.length === 0 && flags.packageName.length === 0) {
+  const recheck = flags.recheck || flags.forceRecheck;
+  if (recheck && names.length === 0) {
     warn('Please use --package-name or --project-name with --recheck.');
     return EXIT_FAILURE;
   }
   const config = await readConfig(flags);
-  const db = await openConfiguredDatabase(config);
+  const logger = createLogger({ debug: flags.debug, level: 'warn' });
+  installRuntimeLogger(logger);
+  let devDir: string | undefined;
+  if (flags.dev) {
+    if (config.temporal.address)
+      throw new InputError('--dev uses a temporary database and needs local mode ([temporal] address empty)');
+    devDir = await mkdtemp(join(tmpdir(), 'dlrn-dev-'));
+    config.default.databaseConnection = `sqlite:///${join(devDir, 'commits.sqlite')}`;
+  }
+  const db = await openDatabase(config.default.databaseConnection);
   try {
-    say(`projects.ini ${config.file ?? ''} is valid; database ${db.target.display} is at DLRN schema head.`);
+    const input: RunInput = {
+      mode: flags.status ? 'status' : recheck ? 'recheck' : 'plan',
+      driverRun: {
+        ...(flags.infoRepo ? { infoRepo: resolve(flags.infoRepo) } : {}),
+        cwd: process.cwd(),
+        dev: flags.dev,
+        local: flags.local,
+      },
+      packageNames: flags.packageName,
+      projectNames: flags.projectName,
+      headOnly: flags.headOnly,
+      dev: flags.dev,
+      order: flags.order,
+      ...(flags.run ? { runProgram: flags.run } : {}),
+      forceRecheck: flags.forceRecheck,
+      discoveryConcurrency: 4,
+    };
+    const workflowId = runWorkflowId(Date.now(), randomBytes(4).toString('hex'));
+    const { result, url } = await withTemporal(config, { config, db, logger }, async (client, endpoint) => ({
+      result: await client.workflow.execute<typeof runWorkflow>('run', {
+        taskQueue: endpoint.taskQueue,
+        workflowId,
+        args: [input],
+      }),
+      url: workflowUrl(endpoint, workflowId),
+    }));
+    for (const name of result.unknownNames) warn(`No package or project named ${name}.`);
+    if (result.unknownNames.length > 0) return EXIT_FAILURE;
+    if (result.status) {
+      for (const s of result.status) say(`${s.type.padStart(9)} ${s.name} ${s.status}`);
+      return EXIT_OK;
+    }
+    if (result.recheck) {
+      let code = EXIT_OK;
+      for (const r of result.recheck) {
+        if (r.outcome === 'deleted') say(`Successful recheck for ${r.name}.`);
+        else if (r.outcome === 'no-commit') {
+          warn(`There are no existing commits for package ${r.name}.`);
+          code = EXIT_FAILURE;
+        } else {
+          warn(
+            `Trying to recheck an already successful commit in ${r.name}, ignoring. If you want to force it, ` +
+              'use --force-recheck and set allow_force_rechecks=True in projects.ini.',
+          );
+          code = EXIT_FAILURE;
+        }
+      }
+      return code;
+    }
+    printPlan(result);
+    if (url) say(`Run workflow: ${url}`);
+    if (flags.dryRun || result.queue.length === 0) return EXIT_OK;
     warn(
-      'dlrn: discovering and building packages is not implemented yet in this version ' +
-        '(package discovery, builds, repositories and runs land with issues 4 to 7).',
+      'dlrn: building commits is not implemented yet in this version (issue 5); use --dry-run to list them.',
     );
     return EXIT_FAILURE;
   } finally {
     await db.close();
+    if (devDir) await rm(devDir, { recursive: true, force: true });
   }
 };
 

@@ -87,6 +87,31 @@ export const createWorker = async (endpoint: TemporalEndpoint, deps: ActivityDep
   });
 };
 
+/**
+ * Runs `work` against Temporal. Local mode: with a worker in this process (and a dev server
+ * when none listens), both stopped afterwards. Cluster mode: only a client; remote workers
+ * execute the workflows.
+ */
+export const withTemporal = async <T>(
+  config: DlrnConfig,
+  deps: ActivityDeps,
+  work: (client: Client, endpoint: TemporalEndpoint) => Promise<T>,
+): Promise<T> => {
+  const endpoint = await resolveTemporal(config);
+  try {
+    const client = await connectClient(endpoint);
+    try {
+      if (config.temporal.address) return await work(client, endpoint);
+      const worker = await createWorker(endpoint, deps);
+      return await worker.runUntil(work(client, endpoint));
+    } finally {
+      await client.connection.close();
+    }
+  } finally {
+    await endpoint.devServer?.stop();
+  }
+};
+
 /** Link to one workflow in the Web UI. */
 export const workflowUrl = (
   endpoint: TemporalEndpoint,

@@ -1,2 +1,3 @@
 // The worker's workflowsPath points here; nothing else imports workflow code at runtime.
 export { checkWorker } from './check-worker.ts';
+export { run } from './run.ts';

@@ -179,6 +179,15 @@ export const gitrepoSection = {
   skipDirs: list('skip'),
   useVersionFromSpec: bool('use_version_from_spec', false),
   keepTarball: bool('keep_tarball', false),
+  /**
+   * Ours: where to look for a package's upstream, `{module}` standing for its directory name.
+   * DLRN hard-codes these three opendev.org locations; `file://` templates work too.
+   */
+  upstreamUrls: list('upstream_urls', [
+    'https://opendev.org/openstack/{module}',
+    'https://opendev.org/x/{module}',
+    'https://opendev.org/opendev/{module}',
+  ]),
 } satisfies SectionSpec;
 
 export const localSection = {} satisfies SectionSpec;

@@ -16,6 +16,7 @@ export const ErrorType = {
   AuthError: 'AuthError',
   ForbiddenError: 'ForbiddenError',
   ToolError: 'ToolError',
+  GitError: 'GitError',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -86,6 +87,12 @@ export class BuildFailedError extends DlrnError {
 export class ToolError extends DlrnError {
   override name = ErrorType.ToolError;
   override readonly code = 'ETOOL';
+}
+
+/** A git operation failed (clone, fetch, checkout); the project is skipped for this run. */
+export class GitError extends DlrnError {
+  override name = ErrorType.GitError;
+  override readonly code = 'EGIT';
 }
 
 export class NotFoundError extends DlrnError {

@@ -22,3 +22,7 @@ export const DEFAULT_NAMESPACE = 'default';
 /** Id of the workflow that checks a worker can do its job (tools, database). */
 export const checkWorkerId = (taskQueue: string, nonce: string): string =>
   `check-worker:${taskQueue}:${nonce}`;
+
+/** Id of one `dlrn` invocation's run workflow; `now` is epoch milliseconds. */
+export const runWorkflowId = (now: number, nonce: string): string =>
+  `run:${new Date(now).toISOString().replace(/\.\d+Z$/, 'Z')}:${nonce}`;

@@ -199,6 +199,11 @@ test('the gitrepo section maps directory and skip as DLRN does', async (t) => {
     skipDirs: ['openstack-macros', 'keystoneauth1'],
     useVersionFromSpec: true,
     keepTarball: false,
+    upstreamUrls: [
+      'https://opendev.org/openstack/{module}',
+      'https://opendev.org/x/{module}',
+      'https://opendev.org/opendev/{module}',
+    ],
   });
 });
 

@@ -1,0 +1,156 @@
+/**
+ * Git with simple-git, as DLRN's `refreshrepo` and `getinfo` use it (dlrn-spec §4.4, §6.2):
+ * clone or refresh a repository at a branch with DLRN's fallback rules, and list commits.
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { fallbackRefs, type FallbackRules } from '../lib/domain/branches.ts';
+import { GitError } from '../lib/domain/errors.ts';
+
+export interface RefreshOptions extends FallbackRules {
+  /** `--local`: use an existing checkout as it is; clone only when missing. */
+  local: boolean;
+  /** Run the branch commands here (a distgit subdirectory) instead of the clone's root. */
+  fullPath?: string;
+}
+
+export interface RefreshResult {
+  /** The branch actually checked out, after any fallback. */
+  branch: string;
+  head: string;
+  /** Committer time of HEAD, epoch seconds. */
+  time: number;
+}
+
+const git = (dir: string): SimpleGit => simpleGit({ baseDir: dir, config: ['advice.detachedHead=false'] });
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).trim();
+
+const headOf = async (dir: string): Promise<{ head: string; time: number }> => {
+  const out = await git(dir).raw(['log', '--pretty=format:%H %ct', '-1', 'HEAD']);
+  const [head = '', time = '0'] = out.trim().split(' ');
+  return { head, time: Number(time) };
+};
+
+const sameUrl = (a: string, b: string): boolean => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+
+/**
+ * Clones `url` into `path` or refreshes it, checks out `branch` (falling back as DLRN does),
+ * and returns the branch used and HEAD. Throws GitError with git's own message.
+ */
+export const refreshRepo = async (
+  url: string,
+  path: string,
+  branch: string,
+  options: RefreshOptions,
+): Promise<RefreshResult> => {
+  let cloned = false;
+  if (existsSync(path) && !options.local) {
+    // A changed URL (or a broken checkout) means a fresh clone, as in DLRN.
+    const remotes = await git(path)
+      .getRemotes(true)
+      .catch(() => []);
+    if (!remotes.some((r) => sameUrl(r.refs.fetch, url))) await rm(path, { recursive: true, force: true });
+  }
+  if (!existsSync(path)) {
+    try {
+      await simpleGit().clone(url, path);
+    } catch (err) {
+      throw new GitError(`cannot clone ${url}: ${message(err)}`, { cause: err });
+    }
+    cloned = true;
+  }
+  const dir = options.fullPath ?? path;
+  if (options.local && !cloned) return { branch, ...(await headOf(dir)) };
+
+  const repo = git(dir);
+  try {
+    await repo.fetch(['--prune', 'origin']);
+  } catch (err) {
+    await rm(path, { recursive: true, force: true });
+    throw new GitError(`cannot fetch ${url}: ${message(err)}`, { cause: err });
+  }
+  const tracking = await repo.raw(['branch', '-vv']);
+  if (new RegExp(`\\[origin/${branch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: gone\\]`).test(tracking)) {
+    await repo.raw(['checkout', '--detach', 'HEAD']);
+    await repo.raw(['branch', '-D', branch]);
+  }
+  let used = branch;
+  try {
+    await repo.raw(['checkout', '-f', branch]);
+  } catch (err) {
+    const fallback = fallbackRefs(branch, options);
+    if (fallback.kind === 'none')
+      throw new GitError(`${url}: ${fallback.reason}: ${message(err)}`, { cause: err });
+    let found: string | undefined;
+    for (const ref of fallback.refs) {
+      try {
+        await repo.raw(['checkout', '-f', ref]);
+        found = ref;
+        break;
+      } catch {
+        // try the next ref
+      }
+    }
+    if (!found) {
+      throw new GitError(`${url}: branch ${branch} does not exist, nor ${fallback.refs.join(', ')}`, {
+        cause: err,
+      });
+    }
+    used = found;
+  }
+  try {
+    await repo.raw(['reset', '--hard', `origin/${used}`]);
+  } catch {
+    // Tags, hashes and remote refs have no origin/<ref>.
+    await repo.raw(['reset', '--hard', used]);
+  }
+  return { branch: used, ...(await headOf(dir)) };
+};
+
+export interface GitCommit {
+  hash: string;
+  /** Committer time, epoch seconds. */
+  time: number;
+}
+
+/**
+ * Commits of the checked-out branch, oldest first, following first parents. `after` limits to
+ * commits since that time; null asks for the newest only. `tagsOnly` keeps tagged commits.
+ */
+export const listCommits = async (
+  dir: string,
+  after: number | null,
+  options: { tagsOnly?: boolean; path?: string } = {},
+): Promise<GitCommit[]> => {
+  const window = after === null ? [options.tagsOnly ? '-2' : '-1'] : [`--after=${after}`];
+  const args = options.tagsOnly
+    ? [
+        'log',
+        '--simplify-by-decoration',
+        '--pretty=format:%ct %H %d',
+        ...window,
+        '--first-parent',
+        '--reverse',
+        'HEAD',
+      ]
+    : ['log', '--pretty=format:%ct %H', ...window, '--first-parent', '--reverse'];
+  if (options.path) args.push('--', options.path);
+  const out = await git(dir).raw(args);
+  return out
+    .split('\n')
+    .filter((line) => line.trim() !== '' && (!options.tagsOnly || line.includes('tag: ')))
+    .map((line) => {
+      const [time = '0', hash = ''] = line.trim().split(/\s+/);
+      return { hash, time: Number(time) };
+    });
+};
+
+/** The newest commit touching `path` inside a repository (distgit dirs of a monorepo). */
+export const lastCommitOf = async (dir: string, path = '.'): Promise<GitCommit> => {
+  const out = await git(dir).raw(['log', '-1', '--pretty=format:%ct %H', '--', path]);
+  const [time = '0', hash = ''] = out.trim().split(/\s+/);
+  if (!hash) throw new GitError(`no commit touches ${path} in ${dir}`);
+  return { hash, time: Number(time) };
+};

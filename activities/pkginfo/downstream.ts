@@ -1,0 +1,172 @@
+/**
+ * The downstream driver: packages as in rdoinfo, but each builds exactly the source and
+ * distgit commits an upstream DLRN published in its versions.csv, combined with a downstream
+ * distgit (and source) whose commits form the extended hash (dlrn-spec §6.3).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+import type { DlrnConfig } from '../../lib/config/index.ts';
+import { InputError } from '../../lib/domain/errors.ts';
+import type { PackageInfo } from '../../lib/domain/packages.ts';
+import { readPackages } from '../../lib/pkginfo/distroinfo.ts';
+import { refreshRepo } from '../git.ts';
+import { refreshOptions, skippedOnError, sourceDirs } from './common.ts';
+import { distgitPathOf, infoRoot } from './rdoinfo.ts';
+import type { PkginfoDriver } from './types.ts';
+
+export interface DownstreamOptions {
+  repo: string | null;
+  infoFiles: string[];
+  versionsUrl: string[];
+  downstreamDistroBranch: string | null;
+  downstreamTag: string | null;
+  downstreamDistgitKey: string | null;
+  downstreamSourceGitKey: string | null;
+  downstreamSourceGitBranch: string | null;
+  cacheDir: string | null;
+}
+
+/** One row of a versions.csv, keyed by its header. */
+export interface VersionsRow {
+  Project: string;
+  'Source Repo': string;
+  'Source Sha': string;
+  'Dist Repo': string;
+  'Dist Sha': string;
+  Status: string;
+  'Last Success Timestamp': string;
+  Component: string;
+  'Extended Sha': string;
+  'Pkg NVR': string;
+  /** The versions.csv it came from. */
+  url: string;
+}
+
+const readUrl = async (url: string): Promise<string> => {
+  if (url.startsWith('file://')) return readFile(fileURLToPath(url), 'utf8');
+  if (url.startsWith('/')) return readFile(url, 'utf8');
+  const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  if (!response.ok) throw new InputError(`cannot fetch ${url}: HTTP ${response.status}`);
+  return response.text();
+};
+
+/** All versions.csv files of `versions_url`, later files winning per project. */
+export const readVersions = async (urls: readonly string[]): Promise<Map<string, VersionsRow>> => {
+  const out = new Map<string, VersionsRow>();
+  for (const url of urls) {
+    let text: string;
+    try {
+      text = await readUrl(url);
+    } catch (err) {
+      throw new InputError(`cannot read versions_url ${url}: ${(err as Error).message}`, { cause: err });
+    }
+    const rows = parse(text, { columns: true, skip_empty_lines: true, relax_column_count: true }) as Omit<
+      VersionsRow,
+      'url'
+    >[];
+    for (const row of rows) out.set(row.Project, { ...row, url });
+  }
+  return out;
+};
+
+export const createDownstreamDriver = (config: DlrnConfig, options: DownstreamOptions): PkginfoDriver => {
+  let versions: Promise<Map<string, VersionsRow>> | undefined;
+  const versionsOnce = () => (versions ??= readVersions(options.versionsUrl));
+  return {
+    getPackages: async (run) => {
+      if (!run.infoRepo && !options.repo)
+        throw new InputError("Missing required config option 'repo' in [downstream_driver]");
+      const root = await infoRoot(config, options, run);
+      return readPackages(root, options.infoFiles, config.default.tags, options.downstreamTag);
+    },
+    distgitDir: (pkg) => distgitPathOf(config.default.datadir, pkg),
+    getInfo: (pkg: PackageInfo, _window, run, type) =>
+      skippedOnError(async () => {
+        const row = (await versionsOnce()).get(pkg.name);
+        if (!row)
+          return {
+            commits: [],
+            skipped: true,
+            error: `${pkg.name} is not in ${options.versionsUrl.join(', ')}`,
+          };
+        const datadir = config.default.datadir;
+        const distgitKey = options.downstreamDistgitKey ?? 'distgit';
+        const distgitUrl = pkg.extra[distgitKey];
+        if (!distgitUrl)
+          throw new InputError(`package ${pkg.name} has no "${distgitKey}" key for its downstream distgit`);
+        let extendedHash = 'dev';
+        let dtExtended = 0;
+        const distroHash = run.dev ? 'dev' : row['Dist Sha'];
+        if (!run.dev) {
+          const downstream = await refreshRepo(
+            distgitUrl,
+            join(datadir, `${pkg.name}_distro`),
+            options.downstreamDistroBranch ?? 'master',
+            refreshOptions(config, run),
+          );
+          extendedHash = downstream.head;
+          dtExtended = downstream.time;
+          const sourceKey = options.downstreamSourceGitKey;
+          const sourceUrl = sourceKey ? pkg.extra[sourceKey] : undefined;
+          if (sourceUrl) {
+            const source = await refreshRepo(
+              sourceUrl,
+              join(datadir, `${pkg.name}_downstream`),
+              options.downstreamSourceGitBranch ?? 'master',
+              refreshOptions(config, run),
+            );
+            extendedHash = `${downstream.head}_${source.head}`;
+          }
+          // The upstream distgit, at the commit upstream DLRN built.
+          await refreshRepo(
+            pkg.masterDistgit,
+            join(datadir, `${pkg.name}_distro_upstream`),
+            row['Dist Sha'],
+            {
+              ...refreshOptions(config, run),
+              nonfallbackBranches: ['.*'],
+            },
+          );
+        }
+        const [{ url, dir } = { url: '', dir: join(datadir, pkg.name) }] = sourceDirs(datadir, pkg);
+        const refreshed = await refreshRepo(
+          url,
+          dir,
+          pkg.sourceBranch ?? config.default.source ?? 'master',
+          refreshOptions(config, run),
+        );
+        let commitHash = row['Source Sha'];
+        let dtCommit = Number(row['Last Success Timestamp']);
+        if (run.local) {
+          commitHash = refreshed.head;
+          dtCommit = refreshed.time;
+        } else if (!Number.isFinite(dtCommit)) {
+          throw new InputError(
+            `${pkg.name}: "Last Success Timestamp" in ${row.url} is "${row['Last Success Timestamp']}", not a number`,
+          );
+        }
+        return {
+          skipped: false,
+          commits: [
+            {
+              projectName: pkg.name,
+              type,
+              commitHash,
+              distroHash,
+              extendedHash,
+              dtCommit,
+              dtDistro: 0,
+              dtExtended,
+              commitBranch: refreshed.branch,
+              repoDir: dir,
+              distgitDir: distgitPathOf(datadir, pkg),
+              component: config.default.useComponents ? (pkg.component ?? null) : null,
+              versionsCsv: row.url,
+            },
+          ],
+        };
+      }),
+  };
+};

@@ -1,0 +1,76 @@
+/**
+ * Running our workflows in a test: one client and native connection per test file, a worker
+ * with the real activities on a task queue of the test's own.
+ */
+import { Client, Connection } from '@temporalio/client';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkflowBundle,
+} from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { createActivities } from '../../activities/index.ts';
+import { workflowsPath } from '../../cli/worker.ts';
+import type { DlrnConfig } from '../../lib/config/index.ts';
+import type { Database } from '../../lib/db/index.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { temporalAddress, uniqueTaskQueue } from './services.ts';
+
+let installed = false;
+let bundle: Promise<WorkflowBundle> | undefined;
+
+/** The workflow bundle, built once per test process. */
+const workflowBundle = () =>
+  (bundle ??= bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') }));
+
+export interface TemporalTestEnv {
+  client: Client;
+  connection: NativeConnection;
+  close(): Promise<void>;
+}
+
+export const connectTemporal = async (): Promise<TemporalTestEnv> => {
+  if (!installed) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    installed = true;
+  }
+  const address = temporalAddress();
+  const client = new Client({ connection: await Connection.connect({ address }) });
+  const connection = await NativeConnection.connect({ address });
+  return {
+    client,
+    connection,
+    close: async () => {
+      await connection.close();
+      await client.connection.close();
+    },
+  };
+};
+
+/**
+ * Starts workflow `name` with `args` on a fresh task queue served by a worker with our
+ * activities over `config` and `db`, and returns its result and id.
+ */
+export const executeWorkflow = async <R>(
+  env: TemporalTestEnv,
+  title: string,
+  deps: { config: DlrnConfig; db: Database },
+  name: string,
+  args: unknown[],
+): Promise<{ result: R; workflowId: string }> => {
+  const taskQueue = uniqueTaskQueue(title);
+  const worker = await Worker.create({
+    connection: env.connection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ ...deps, logger: createLogger({ name: 'test', level: 'warn' }) }),
+  });
+  const workflowId = `${name}:${taskQueue}:${randomUUID()}`;
+  const result: R = await worker.runUntil(
+    env.client.workflow.execute<(...a: unknown[]) => Promise<R>>(name, { taskQueue, workflowId, args }),
+  );
+  return { result, workflowId };
+};
