@@ -35,15 +35,16 @@ const expand = (text: string, macros: Map<string, string>, depth = 0): string =>
 /** Dependency names of a `Requires:` value: items split on commas and spaces, versions dropped. */
 export const dependencyNames = (value: string): string[] => {
   const names: string[] = [];
-  const tokens = value.split(/[\s,]+/).filter(Boolean);
+  // Rich dependencies "(a or b)" name no single package: drop them, nested ones too.
+  let plain = value;
+  while (/\([^()]*\)/.test(plain)) plain = plain.replace(/\([^()]*\)/g, ' ');
+  const tokens = plain.split(/[\s,]+/).filter(Boolean);
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] ?? '';
     if (/^[<>=!]+$/.test(token)) {
       i++; // the version after the operator
       continue;
     }
-    // Rich dependencies "(a or b)" are left out: they name no single package.
-    if (token.startsWith('(') || token.endsWith(')')) continue;
     names.push(token);
   }
   return names;
