@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# The README's first command: provision the machine, then run dlrn's main job on the embedded
-# default setup (etc/projects.ini: local mode, SQLite, rpmbuild).
-# Until package builds land (issues 4-7) the main job is the worker check: it starts the local
-# Temporal dev server with its Web UI, runs the checkWorker workflow on an in-process worker,
-# and prints the tools and database the worker sees and where to look at the workflow.
+# The README's first command: provision the machine, make the demo (a dozen small packages with
+# upstream and distgit repositories and a projects.ini, under data/demo), and run dlrn over it
+# with the embedded default setup: local mode (a Temporal dev server with its Web UI, started on
+# demand), SQLite, rpmbuild.
+# Until commit builds land (issue 5), dlrn lists what it would build (--dry-run) and the status of
+# every package; the worker check shows the tools and database a worker sees.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/bootstrap.sh"
 cd "$ROOT"
-./bin/dlrn.js --help
-./bin/dlrn-worker.js --config-file etc/projects.ini --check
+DEMO="$ROOT/data/demo"
+if [ ! -f "$DEMO/projects.ini" ]; then
+  rm -rf "$DEMO"
+  node --import tsx scripts/make-demo.ts "$DEMO"
+fi
+./bin/dlrn.js --config-file "$DEMO/projects.ini" --dry-run --order
+./bin/dlrn.js --config-file "$DEMO/projects.ini" --status
+./bin/dlrn-worker.js --config-file "$DEMO/projects.ini" --check
 cat <<MSG
 
-The Temporal history of this check is kept in data/temporal.sqlite. To browse it, keep a
-worker and the Web UI running with:
-  ./bin/dlrn-worker.js --config-file etc/projects.ini
+Demo: $DEMO (projects.ini, upstream/, distgit/, info/; data/ holds clones and commits.sqlite).
+The Temporal history of these runs is in $DEMO/data/temporal.sqlite. To browse it in the
+Web UI, keep a worker and the dev server running with
+  ./bin/dlrn-worker.js --config-file $DEMO/projects.ini
 and open http://127.0.0.1:8233
 MSG

@@ -13,7 +13,7 @@ import { parseConfig, type DlrnConfig } from '../../lib/config/index.ts';
 import { openDatabase, type Database } from '../../lib/db/index.ts';
 import type { CommitCandidate } from '../../lib/domain/packages.ts';
 import type { RunInput, RunResult } from '../../workflows/run.ts';
-import { checkoutNewBranch, commitFiles, createRepo, specFile } from '../helpers/git.ts';
+import { checkoutNewBranch, commitFiles, createRepo, specFile } from '../../scripts/demo/git-repo.ts';
 import { connectTemporal, executeWorkflow, type TemporalTestEnv } from '../helpers/temporal.ts';
 
 const T0 = 1_700_000_000;

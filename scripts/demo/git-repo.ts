@@ -1,6 +1,6 @@
 /**
- * Real git repositories for tests, built from file maps, with fixed commit times so the
- * commit order the tests expect does not depend on the clock.
+ * Git repositories built from file maps, with fixed commit times, for the demo and the tests,
+ * so the commit order does not depend on the clock.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
