@@ -14,6 +14,7 @@ import {
 } from './discovery.ts';
 import { withFailures } from './failures.ts';
 import { inspectWorker } from './inspect-worker.ts';
+import { runProgram, type RunProgramInput } from './run-program.ts';
 import type { DriverRun } from './pkginfo/index.ts';
 import type { PackageInfo } from '../lib/domain/packages.ts';
 
@@ -27,6 +28,7 @@ export type {
   RecheckResult,
 } from './discovery.ts';
 export type { DriverRun } from './pkginfo/index.ts';
+export type { RunProgramInput, RunProgramResult } from './run-program.ts';
 
 export const createActivities = (deps: ActivityDeps) =>
   withFailures({
@@ -37,6 +39,7 @@ export const createActivities = (deps: ActivityDeps) =>
     orderBuilds: (packages: PackageInfo[]) => orderBuilds(deps, packages),
     packageStatus: (packages: PackageInfo[]) => packageStatus(deps, packages),
     recheckPackages: (input: { names: string[]; force: boolean }) => recheckPackages(deps, input),
+    runProgram: (input: RunProgramInput) => runProgram(deps, input),
   });
 
 export type Activities = ReturnType<typeof createActivities>;

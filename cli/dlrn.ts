@@ -132,6 +132,8 @@ const main = async (): Promise<number> => {
       dev: flags.dev,
       order: flags.order,
       ...(flags.run ? { runProgram: flags.run } : {}),
+      buildEnv: flags.buildEnv,
+      stop: flags.stop,
       forceRecheck: flags.forceRecheck,
       discoveryConcurrency: 4,
     };
@@ -166,6 +168,18 @@ const main = async (): Promise<number> => {
         }
       }
       return code;
+    }
+    if (result.programRuns) {
+      for (const r of result.programRuns) {
+        if (r.exitCode !== 0)
+          warn(
+            `${flags.run ?? ''} failed for ${r.projectName} ${r.commitHash} (exit ${r.exitCode}):\n${r.tail}`,
+          );
+      }
+      const failed = result.programRuns.filter((r) => r.exitCode !== 0).length;
+      say(`Ran ${flags.run ?? ''} for ${result.programRuns.length} package heads, ${failed} failed.`);
+      if (url) say(`Run workflow: ${url}`);
+      return failed > 0 ? EXIT_FAILURE : EXIT_OK;
     }
     printPlan(result);
     if (url) say(`Run workflow: ${url}`);

@@ -2,6 +2,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type {
   Activities,
   DriverRun,
+  RunProgramResult,
   OrderResult,
   PackageStatus,
   RecheckResult,
@@ -24,8 +25,12 @@ export interface RunInput {
   dev: boolean;
   /** `--order`: build in spec dependency order. */
   order: boolean;
-  /** `--run PROGRAM`: implies head-only and keeps already built commits. */
+  /** `--run PROGRAM`: run it for each package head instead of building (implies head-only). */
   runProgram?: string;
+  /** `--build-env VAR=VALUE` items. */
+  buildEnv: string[];
+  /** `--stop`: end at the first failure. */
+  stop: boolean;
   forceRecheck?: boolean;
   /** Packages discovered at once (DLRN uses one process per CPU). */
   discoveryConcurrency: number;
@@ -41,6 +46,8 @@ export interface RunResult {
   order?: OrderResult;
   status?: PackageStatus[];
   recheck?: RecheckResult[];
+  /** `--run`: the program's result for each commit it ran for, in queue order. */
+  programRuns?: (RunProgramResult & { projectName: string; commitHash: string })[];
 }
 
 const { listPackages, discoverCommits, writeSkiplist, orderBuilds, packageStatus, recheckPackages } =
@@ -48,6 +55,12 @@ const { listPackages, discoverCommits, writeSkiplist, orderBuilds, packageStatus
     startToCloseTimeout: '30 minutes',
     retry: { maximumAttempts: 3, initialInterval: '2 seconds' },
   });
+
+// A user's program runs once: its exit code is the answer, a retry could repeat its effects.
+const { runProgram } = proxyActivities<Activities>({
+  startToCloseTimeout: '4 hours',
+  retry: { maximumAttempts: 1 },
+});
 
 export async function run(input: RunInput): Promise<RunResult> {
   const all = await listPackages(input.driverRun);
@@ -81,8 +94,19 @@ export async function run(input: RunInput): Promise<RunResult> {
   );
   await writeSkiplist(skipped.map((s) => s.name));
   const commits = found.flatMap(({ result }) => result.commits);
-  if (!input.order || commits.length === 0) return { ...base, skipped, queue: byCommitTime(commits) };
-  const queued = new Set(commits.map((c) => c.projectName));
-  const order = await orderBuilds(selected.filter((p) => queued.has(p.name)));
-  return { ...base, skipped, queue: byBuildOrder(commits, order.order), order };
+  let planned: RunResult = { ...base, skipped, queue: byCommitTime(commits) };
+  if (input.order && commits.length > 0) {
+    const queued = new Set(commits.map((c) => c.projectName));
+    const order = await orderBuilds(selected.filter((p) => queued.has(p.name)));
+    planned = { ...planned, queue: byBuildOrder(commits, order.order), order };
+  }
+  if (input.runProgram === undefined) return planned;
+
+  const programRuns: NonNullable<RunResult['programRuns']> = [];
+  for (const commit of planned.queue) {
+    const outcome = await runProgram({ commit, program: input.runProgram, buildEnv: input.buildEnv });
+    programRuns.push({ ...outcome, projectName: commit.projectName, commitHash: commit.commitHash });
+    if (outcome.exitCode !== 0 && input.stop) break;
+  }
+  return { ...planned, programRuns };
 }

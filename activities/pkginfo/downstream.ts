@@ -3,7 +3,7 @@
  * distgit commits an upstream DLRN published in its versions.csv, combined with a downstream
  * distgit (and source) whose commits form the extended hash (dlrn-spec §6.3).
  */
-import { readFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
@@ -16,6 +16,46 @@ import { refreshOptions, skippedOnError, sourceDirs } from './common.ts';
 import { distgitPathOf, infoRoot } from './rdoinfo.ts';
 import type { PkginfoDriver } from './types.ts';
 
+/**
+ * `use_upstream_spec`: the upstream distgit's files (not hidden ones) are copied over the
+ * downstream distgit, `downstream_spec_replace_list` rules (`regex/replacement`) rewrite the
+ * specs line by line, and with `keep_changelog` the downstream `%changelog` is kept.
+ */
+export const setupDownstreamDistgit = async (
+  downstreamDir: string,
+  upstreamDir: string,
+  rules: readonly string[],
+  keepChangelog: boolean,
+): Promise<void> => {
+  const specs = async () => (await readdir(downstreamDir)).filter((f) => f.endsWith('.spec'));
+  const changelogs = new Map<string, string>();
+  if (keepChangelog) {
+    for (const spec of await specs()) {
+      const match = /^%changelog[\s\S]*/m.exec(await readFile(join(downstreamDir, spec), 'utf8'));
+      if (match) changelogs.set(spec, match[0]);
+    }
+  }
+  for (const entry of await readdir(upstreamDir, { withFileTypes: true })) {
+    if (entry.isFile() && !entry.name.startsWith('.'))
+      await copyFile(join(upstreamDir, entry.name), join(downstreamDir, entry.name));
+  }
+  const compiled = rules.map((rule) => {
+    const [source = '', replacement = ''] = rule.split('/');
+    // Python's \1 group references become JavaScript's $1.
+    return { re: new RegExp(source, 'g'), to: replacement.replace(/\\(\d)/g, '$$$1') };
+  });
+  for (const spec of await specs()) {
+    const path = join(downstreamDir, spec);
+    let text = (await readFile(path, 'utf8'))
+      .split(/(?<=\n)/)
+      .map((line) => compiled.reduce((acc, { re, to }) => acc.replace(re, to), line))
+      .join('');
+    const saved = changelogs.get(spec);
+    if (saved !== undefined) text = text.replace(/^%changelog[\s\S]*/m, saved);
+    await writeFile(path, text);
+  }
+};
+
 export interface DownstreamOptions {
   repo: string | null;
   infoFiles: string[];
@@ -25,6 +65,8 @@ export interface DownstreamOptions {
   downstreamDistgitKey: string | null;
   downstreamSourceGitKey: string | null;
   downstreamSourceGitBranch: string | null;
+  useUpstreamSpec: boolean;
+  downstreamSpecReplaceList: string[];
   cacheDir: string | null;
 }
 
@@ -145,6 +187,15 @@ export const createDownstreamDriver = (config: DlrnConfig, options: DownstreamOp
         } else if (!Number.isFinite(dtCommit)) {
           throw new InputError(
             `${pkg.name}: "Last Success Timestamp" in ${row.url} is "${row['Last Success Timestamp']}", not a number`,
+          );
+        }
+        if (options.useUpstreamSpec && !run.dev) {
+          const upstreamDistgit = `${join(datadir, `${pkg.name}_distro_upstream`)}/${(pkg.distgitPath ?? '').replace(/^\/+/, '')}`;
+          await setupDownstreamDistgit(
+            distgitPathOf(datadir, pkg),
+            upstreamDistgit,
+            options.downstreamSpecReplaceList,
+            config.default.keepChangelog,
           );
         }
         return {

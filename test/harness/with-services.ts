@@ -40,27 +40,33 @@ console.error(
   `test services ready in ${Date.now() - started} ms: ${services.map((s) => `${s.name} ${Object.values(s.env).join(' ')}`).join(', ')}`,
 );
 
-// ava's summary ("41 tests passed", "2 tests failed") is echoed as one plain closing line,
-// "N passed, N failed", which CI systems read whatever the runner.
-let tail = '';
+// Each test result line ("✔ title", "✘ [fail]: title", "- [skip] title") is counted and the
+// counts are printed as one plain closing line, "N passed, N failed", which CI systems read
+// whatever the runner.
+const counts = { passed: 0, failed: 0, skipped: 0 };
+let partial = '';
+const countLine = (line: string) => {
+  const text = line.replace(new RegExp(String.raw`\x1b\[[0-9;]*m`, 'g'), '').trim();
+  if (text.startsWith('✔')) counts.passed++;
+  else if (text.startsWith('✘')) counts.failed++;
+  else if (text.startsWith('- [skip]')) counts.skipped++;
+};
 const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'inherit'], env });
 child.stdout.on('data', (chunk: Buffer) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString('utf8')).slice(-4096);
+  const lines = (partial + chunk.toString('utf8')).split('\n');
+  partial = lines.pop() ?? '';
+  lines.forEach(countLine);
 });
 const forward = (signal: NodeJS.Signals) => child.kill(signal);
 process.on('SIGINT', forward);
 process.on('SIGTERM', forward);
 const code = await new Promise<number>((r) => child.on('close', (c, s) => r(c ?? (s ? 1 : 0))));
+countLine(partial);
 await stopAll();
-const count = (word: string): number => {
-  const plain = tail.replace(new RegExp(String.raw`\x1b\[[0-9;]*m`, 'g'), '');
-  return Number(new RegExp(String.raw`(\d+) (?:tests? |known failures? )?${word}`).exec(plain)?.[1] ?? 0);
-};
-const passedCount = count('passed');
-const failedCount = count('failed') + (code !== 0 && count('failed') === 0 && passedCount === 0 ? 1 : 0);
+if (code !== 0 && counts.failed === 0) counts.failed = 1; // the runner failed outside any test
 console.log(
-  `${passedCount} passed, ${failedCount} failed${count('skipped') ? `, ${count('skipped')} skipped` : ''}`,
+  `${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}`,
 );
 if (code === 0) await rm(dir, { recursive: true, force: true });
 else console.error(`test services: logs kept in ${dir}`);

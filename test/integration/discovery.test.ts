@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setupDownstreamDistgit } from '../../activities/pkginfo/downstream.ts';
 import { parseConfig, type DlrnConfig } from '../../lib/config/index.ts';
 import { openDatabase, type Database } from '../../lib/db/index.ts';
 import type { CommitCandidate } from '../../lib/domain/packages.ts';
@@ -139,6 +140,8 @@ const plan = async (
     headOnly: false,
     dev: false,
     order: false,
+    buildEnv: [],
+    stop: false,
     discoveryConcurrency: 3,
     ...input,
   };
@@ -457,4 +460,78 @@ test('status and recheck work on the last build of each package', async (t) => {
     ['successful'],
     'allow_force_rechecks is off',
   );
+});
+
+test('--run runs the program for each package head with DLRN arguments instead of building', async (t) => {
+  const repos = await makeRepos();
+  const w = await world(
+    `${rdoinfo()}`.replace('distro=rpm-master', 'distro=rpm-master\ntarget=centos9\nbaseurl=http://trunk/'),
+  );
+  const program = join(repos.dir, 'program.sh');
+  const record = join(repos.dir, 'calls.txt');
+  await writeFile(
+    program,
+    `#!/bin/sh\necho "$FOO $*" >> ${record}\nif [ "$2" = pkg-b ]; then echo "pkg-b is not welcome" >&2; exit 3; fi\n`,
+    { mode: 0o755 },
+  );
+  const first = await plan(t.title, w, repos, { packageNames: ['pkg-a', 'pkg-b'] });
+  await recordBuilt(w, first.queue);
+  const result = await plan(t.title, w, repos, {
+    packageNames: ['pkg-a', 'pkg-b'],
+    runProgram: program,
+    buildEnv: ['FOO=bar'],
+  });
+  t.deepEqual(
+    result.programRuns?.map((r) => [r.projectName, r.exitCode]),
+    [
+      ['pkg-b', 3],
+      ['pkg-a', 0],
+    ],
+    'already built heads are run too',
+  );
+  t.regex(result.programRuns?.[0]?.tail ?? '', /pkg-b is not welcome/);
+  const calls = (await readFile(record, 'utf8')).trim().split('\n');
+  const a = first.queue.find((c) => c.projectName === 'pkg-a');
+  t.is(
+    calls[1],
+    `bar centos9 pkg-a ${w.datadir}/repos/component/core/${a?.commitHash.slice(0, 2)}/${a?.commitHash.slice(2, 4)}/${a?.commitHash}_${a?.distroHash.slice(0, 8)} ${w.datadir} http://trunk/ ${w.datadir}/pkg-a_distro`,
+  );
+  const stopped = await plan(t.title, w, repos, {
+    packageNames: ['pkg-a', 'pkg-b'],
+    runProgram: program,
+    stop: true,
+  });
+  t.deepEqual(
+    stopped.programRuns?.map((r) => r.projectName),
+    ['pkg-b'],
+    '--stop ends at the first failure',
+  );
+});
+
+test('downstream with use_upstream_spec: upstream distgit copied over, replace rules applied, changelog kept', async (t) => {
+  const dir = await mkdtemp(join(root, 'ds-setup-'));
+  const downstream = join(dir, 'down');
+  const upstream = join(dir, 'up');
+  await createRepo(downstream, { 'pkg.spec': 'Name: pkg\nRelease: 1\n%changelog\n* downstream entry\n' }, T0);
+  await createRepo(
+    upstream,
+    {
+      'pkg.spec': 'Name: pkg\nRelease: 2%{?dist}\nSource1: extra.conf\n%changelog\n* upstream entry\n',
+      'extra.conf': 'x=1\n',
+      '.hidden': 'no',
+    },
+    T0,
+  );
+  await setupDownstreamDistgit(
+    downstream,
+    upstream,
+    ['Release: (\\d+)/Release: \\1.downstream', 'extra/special'],
+    true,
+  );
+  t.is(
+    await readFile(join(downstream, 'pkg.spec'), 'utf8'),
+    'Name: pkg\nRelease: 2.downstream%{?dist}\nSource1: special.conf\n%changelog\n* downstream entry\n',
+  );
+  t.is(await readFile(join(downstream, 'extra.conf'), 'utf8'), 'x=1\n');
+  t.false(existsSync(join(downstream, '.hidden')));
 });
