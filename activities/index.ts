@@ -12,10 +12,16 @@ import {
   writeSkiplist,
   type DiscoverInput,
 } from './discovery.ts';
+import { buildRpm } from './build/drivers.ts';
+import { preprocess } from './build/preprocess.ts';
+import { recordResult, type RecordInput } from './build/record.ts';
+import { buildSrpm } from './build/srpm.ts';
+import { prepareSources, removeWorkspace } from './build/workspace.ts';
 import { withFailures } from './failures.ts';
 import { inspectWorker } from './inspect-worker.ts';
 import { runProgram, type RunProgramInput } from './run-program.ts';
 import type { DriverRun } from './pkginfo/index.ts';
+import type { BuildJob } from '../lib/domain/build.ts';
 import type { PackageInfo } from '../lib/domain/packages.ts';
 
 export type { ActivityDeps } from './deps.ts';
@@ -29,6 +35,12 @@ export type {
 } from './discovery.ts';
 export type { DriverRun } from './pkginfo/index.ts';
 export type { RunProgramInput, RunProgramResult } from './run-program.ts';
+export type { RpmResult } from './build/drivers.ts';
+export type { PreprocessResult } from './build/preprocess.ts';
+export type { RecordInput } from './build/record.ts';
+export type { SrpmResult } from './build/srpm.ts';
+export type { Workspace } from './build/workspace.ts';
+export type { BuildHeartbeat } from './build/process.ts';
 
 export const createActivities = (deps: ActivityDeps) =>
   withFailures({
@@ -40,6 +52,12 @@ export const createActivities = (deps: ActivityDeps) =>
     packageStatus: (packages: PackageInfo[]) => packageStatus(deps, packages),
     recheckPackages: (input: { names: string[]; force: boolean }) => recheckPackages(deps, input),
     runProgram: (input: RunProgramInput) => runProgram(deps, input),
+    prepareSources: (job: BuildJob) => prepareSources(deps, job),
+    preprocess: (job: BuildJob) => preprocess(deps, job),
+    buildSrpm: (job: BuildJob) => buildSrpm(deps, job),
+    buildRpm: (input: { job: BuildJob; srpm: string }) => buildRpm(deps, input),
+    recordResult: (input: RecordInput) => recordResult(deps, input),
+    removeWorkspace: (job: BuildJob) => removeWorkspace(deps, job),
   });
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,3 +1,4 @@
 // The worker's workflowsPath points here; nothing else imports workflow code at runtime.
 export { checkWorker } from './check-worker.ts';
 export { run } from './run.ts';
+export { buildCommit } from './build-commit.ts';

@@ -34,7 +34,7 @@ export interface TemporalTestEnv {
 
 export const connectTemporal = async (): Promise<TemporalTestEnv> => {
   if (!installed) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     installed = true;
   }
   const address = temporalAddress();
@@ -60,6 +60,7 @@ export const executeWorkflow = async <R>(
   deps: { config: DlrnConfig; db: Database },
   name: string,
   args: unknown[],
+  workflowId = `${name}:${uniqueTaskQueue(title)}:${randomUUID()}`,
 ): Promise<{ result: R; workflowId: string }> => {
   const taskQueue = uniqueTaskQueue(title);
   const worker = await Worker.create({
@@ -68,7 +69,6 @@ export const executeWorkflow = async <R>(
     workflowBundle: await workflowBundle(),
     activities: createActivities({ ...deps, logger: createLogger({ name: 'test', level: 'warn' }) }),
   });
-  const workflowId = `${name}:${taskQueue}:${randomUUID()}`;
   const result: R = await worker.runUntil(
     env.client.workflow.execute<(...a: unknown[]) => Promise<R>>(name, { taskQueue, workflowId, args }),
   );

@@ -1,0 +1,97 @@
+/**
+ * Runs a build tool with its output appended to a log file in the hashed directory, heartbeats
+ * the last lines of that log while it runs (the CLI shows them live; a dead worker is noticed
+ * at the heartbeat timeout), and kills the tool and all its children when the activity is
+ * cancelled.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { Context } from '@temporalio/activity';
+
+export interface RunOptions {
+  cwd: string;
+  /** Appended to, never truncated: several steps share rpmbuild.log as in DLRN. */
+  logFile: string;
+  /** The full environment of the tool (not merged with ours). */
+  env: Record<string, string>;
+  /** Milliseconds between heartbeats. */
+  heartbeatEvery?: number;
+  /** Echo output to our stderr too (`--verbose-build`). */
+  verbose?: boolean;
+}
+
+export interface RunOutcome {
+  exitCode: number;
+  /** The tool's output of this run (the last 64 KiB). */
+  output: string;
+}
+
+/** Heartbeat details of a running build step. */
+export interface BuildHeartbeat {
+  step: string;
+  logTail: string[];
+}
+
+const inActivity = (): Context | undefined => {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+};
+
+export const runLogged = (
+  step: string,
+  command: string,
+  args: string[],
+  options: RunOptions,
+): Promise<RunOutcome> =>
+  new Promise((resolve, reject) => {
+    const log = createWriteStream(options.logFile, { flags: 'a' });
+    log.write(`+ ${[command, ...args].join(' ')}\n`);
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      log.write(chunk);
+      output = (output + chunk.toString('utf8')).slice(-65_536);
+      if (options.verbose) process.stderr.write(chunk);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const context = inActivity();
+    const beat = () =>
+      context?.heartbeat({ step, logTail: output.split('\n').slice(-10) } satisfies BuildHeartbeat);
+    beat();
+    const timer = setInterval(beat, options.heartbeatEvery ?? 5_000);
+    const killGroup = () => {
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    };
+    context?.cancellationSignal.addEventListener('abort', killGroup);
+    const finish = (fn: () => void) => {
+      clearInterval(timer);
+      context?.cancellationSignal.removeEventListener('abort', killGroup);
+      log.end(fn);
+    };
+    child.on('error', (err) => finish(() => reject(err)));
+    child.on('close', (code, signal) =>
+      finish(() => {
+        if (context?.cancellationSignal.aborted) {
+          const reason: unknown = context.cancellationSignal.reason;
+          reject(reason instanceof Error ? reason : new Error(`${step} cancelled`));
+          return;
+        }
+        resolve({ exitCode: code ?? (signal ? 128 : 1), output });
+      }),
+    );
+  });

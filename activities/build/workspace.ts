@@ -1,0 +1,139 @@
+/**
+ * prepareSources: the build's own copies of the sources at the exact hashes, so builds of
+ * different commits never share a checkout: a git worktree of the upstream clone at the commit,
+ * and the distgit tree at the distro commit. Workers share `datadir` (see deploy/).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
+import { simpleGit } from 'simple-git';
+import { outputDirOf, type BuildJob } from '../../lib/domain/build.ts';
+import { GitError } from '../../lib/domain/errors.ts';
+import type { ActivityDeps } from '../deps.ts';
+
+const run = promisify(execFile);
+
+export interface Workspace {
+  /** Absolute: the hashed directory (recreated empty), where logs and RPMs go. */
+  outputDir: string;
+  /** Absolute: a per-build folder removed when the build ends. */
+  root: string;
+  /** The upstream tree at the commit (a git worktree), or null for the local driver. */
+  sourceDir: string | null;
+  /** The distgit tree at the distro commit (a plain copy; preprocess edits it). */
+  distgitDir: string;
+}
+
+export const workspaceOf = (deps: ActivityDeps, job: BuildJob): Workspace => {
+  const datadir = deps.config.default.datadir;
+  const outputDir = join(datadir, outputDirOf(job));
+  const root = join(datadir, 'build', `${job.commit.projectName}-${basename(outputDir)}`);
+  return {
+    outputDir,
+    root,
+    sourceDir: job.commit.repoDir ? join(root, 'source') : null,
+    distgitDir: join(root, 'distgit'),
+  };
+};
+
+const hasCommit = async (repo: string, hash: string): Promise<boolean> =>
+  simpleGit(repo)
+    .raw(['cat-file', '-e', `${hash}^{commit}`])
+    .then(
+      () => true,
+      () => false,
+    );
+
+/** Makes sure `repo` (cloned from `url` when missing) holds `hash`. */
+const ensureCommit = async (repo: string, url: string | undefined, hash: string): Promise<void> => {
+  if (!existsSync(repo)) {
+    if (!url) throw new GitError(`${repo} is missing and there is no URL to clone it from`);
+    await simpleGit().clone(url, repo);
+  }
+  if (!(await hasCommit(repo, hash))) await simpleGit(repo).fetch(['origin']);
+  if (!(await hasCommit(repo, hash))) throw new GitError(`commit ${hash} is not in ${repo}`);
+};
+
+/** `git archive <rev>:<path> | tar -x -C <dest>`: one tree of a repository, without .git. */
+const exportTree = async (repo: string, rev: string, path: string, dest: string): Promise<void> => {
+  await mkdir(dest, { recursive: true });
+  await new Promise<void>((resolve, reject) => {
+    const archive = spawn('git', ['archive', '--format=tar', `${rev}:${path}`], { cwd: repo });
+    const tar = spawn('tar', ['-x', '-C', dest]);
+    let stderr = '';
+    archive.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    archive.stdout.pipe(tar.stdin);
+    let pending = 2;
+    const done = (what: string) => (code: number | null) => {
+      if (code !== 0) reject(new GitError(`${what} of ${rev}:${path} in ${repo} failed: ${stderr.trim()}`));
+      else if (--pending === 0) resolve();
+    };
+    archive.on('close', done('git archive'));
+    tar.on('close', done('tar'));
+  });
+};
+
+export const prepareSources = async (deps: ActivityDeps, job: BuildJob): Promise<Workspace> => {
+  const ws = workspaceOf(deps, job);
+  const { commit } = job;
+  await rm(ws.outputDir, { recursive: true, force: true });
+  await mkdir(ws.outputDir, { recursive: true });
+  await rm(ws.root, { recursive: true, force: true });
+  await mkdir(ws.root, { recursive: true });
+
+  if (commit.repoDir && ws.sourceDir) {
+    const upstream = Array.isArray(job.pkg.upstream)
+      ? job.pkg.upstream.find((u) => basename(u).replace(/\.git$/, '') === basename(commit.repoDir ?? ''))
+      : job.pkg.upstream;
+    await ensureCommit(commit.repoDir, upstream, commit.commitHash);
+    const git = simpleGit(commit.repoDir);
+    await git.raw(['worktree', 'prune']);
+    await git.raw(['worktree', 'add', '--force', '--detach', ws.sourceDir, commit.commitHash]);
+    if (job.pkg.versionFrom) {
+      // DLRN takes the version from another ref's tags through a fake merge.
+      await simpleGit(ws.sourceDir)
+        .env({
+          ...process.env,
+          GIT_AUTHOR_NAME: 'DLRN',
+          GIT_AUTHOR_EMAIL: 'dlrn@localhost',
+          GIT_COMMITTER_NAME: 'DLRN',
+          GIT_COMMITTER_EMAIL: 'dlrn@localhost',
+        })
+        .raw(['merge', '-s', 'ours', '-m', '"fake merge tags"', job.pkg.versionFrom]);
+    }
+  }
+
+  if (commit.distroHash === 'dev' || !(await insideGit(commit.distgitDir))) {
+    // Dev mode builds the distgit as it is on disk, local changes included.
+    await cp(commit.distgitDir, ws.distgitDir, {
+      recursive: true,
+      filter: (src) => basename(src) !== '.git',
+    });
+  } else {
+    const top = (
+      await run('git', ['rev-parse', '--show-toplevel'], { cwd: commit.distgitDir })
+    ).stdout.trim();
+    const prefix = (
+      await run('git', ['rev-parse', '--show-prefix'], { cwd: commit.distgitDir })
+    ).stdout.trim();
+    await ensureCommit(top, job.pkg.masterDistgit || undefined, commit.distroHash);
+    await exportTree(top, commit.distroHash, prefix.replace(/\/$/, ''), ws.distgitDir);
+  }
+  return ws;
+};
+
+const insideGit = async (dir: string): Promise<boolean> =>
+  run('git', ['rev-parse', '--is-inside-work-tree'], { cwd: dir }).then(
+    () => true,
+    () => false,
+  );
+
+/** Removes the build's workspace and its git worktree registration. */
+export const removeWorkspace = async (deps: ActivityDeps, job: BuildJob): Promise<void> => {
+  const ws = workspaceOf(deps, job);
+  await rm(ws.root, { recursive: true, force: true });
+  if (job.commit.repoDir && existsSync(job.commit.repoDir))
+    await simpleGit(job.commit.repoDir).raw(['worktree', 'prune']);
+};

@@ -1,0 +1,276 @@
+/**
+ * The buildCommit workflow on the real Temporal dev server with real git, rpmbuild and
+ * rpmspec: packages are discovered by the run workflow, then built; results are read from the
+ * database, the hashed directory and the workflow history.
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseConfig, type DlrnConfig } from '../../lib/config/index.ts';
+import { openDatabase, type Database } from '../../lib/db/index.ts';
+import { buildWorkflowId } from '../../lib/domain/build.ts';
+import type { CommitCandidate } from '../../lib/domain/packages.ts';
+import { commitFiles, createRepo, tag } from '../../scripts/demo/git-repo.ts';
+import { demoSpec } from '../../scripts/make-demo.ts';
+import type { BuildCommitInput, BuildCommitResult } from '../../workflows/build-commit.ts';
+import type { RunInput, RunResult } from '../../workflows/run.ts';
+import { connectTemporal, executeWorkflow, type TemporalTestEnv } from '../helpers/temporal.ts';
+
+const exec = promisify(execFile);
+const T0 = 1_735_689_600;
+let root: string;
+let env: TemporalTestEnv;
+const opened: Database[] = [];
+
+test.before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'dlrnt-build-'));
+  env = await connectTemporal();
+});
+test.after.always(async () => {
+  await Promise.allSettled(opened.map((db) => db.close()));
+  await env?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+interface World {
+  config: DlrnConfig;
+  db: Database;
+  datadir: string;
+  dir: string;
+}
+
+/**
+ * One package: an upstream tagged 1.0.0 plus one commit, a distgit with a spec whose %build
+ * runs the upstream's build.sh, an info repository, a datadir and a database.
+ */
+const world = async (
+  name: string,
+  buildScript = '#!/bin/sh\nmkdir -p share\ncp README share/\n',
+): Promise<World> => {
+  const dir = await mkdtemp(join(root, `${name}-`));
+  const upstream = join(dir, 'upstream', name);
+  await createRepo(upstream, { README: `${name}\n`, 'build.sh': buildScript }, T0);
+  await tag(upstream, '1.0.0');
+  await commitFiles(upstream, { CHANGES: 'more\n' }, T0 + 60);
+  const pkg = { name, requires: [], summary: `${name} for tests`, changes: 1, component: 'base' };
+  await createRepo(
+    join(dir, 'distgit', `${name}-distgit`),
+    { [`${name}.spec`]: demoSpec(pkg) },
+    T0 + 30,
+    'rpm-master',
+  );
+  await createRepo(
+    join(dir, 'info'),
+    {
+      'rdo.yml': `package-default:\n  name: '%(project)s'\n  upstream: ${dir}/upstream/%(project)s\n  master-distgit: ${dir}/distgit/%(project)s-distgit\n  maintainers: [t@example.com]\npackages:\n- project: ${name}\n`,
+    },
+    T0,
+  );
+  const datadir = join(dir, 'data');
+  const config = parseConfig(`[DEFAULT]
+datadir=${datadir}
+database_connection=sqlite:///${dir}/commits.sqlite
+pkginfo_driver=rdoinfo
+build_driver=rpmbuild
+distro=rpm-master
+source=master
+maxretries=3
+[rdoinfo_driver]
+info_files=rdo.yml
+`);
+  const db = await openDatabase(config.default.databaseConnection);
+  opened.push(db);
+  return { config, db, datadir, dir };
+};
+
+const discover = async (title: string, w: World): Promise<CommitCandidate> => {
+  const input: RunInput = {
+    mode: 'plan',
+    driverRun: { infoRepo: join(w.dir, 'info'), cwd: w.dir, dev: false, local: false },
+    packageNames: [],
+    projectNames: [],
+    headOnly: false,
+    dev: false,
+    order: false,
+    buildEnv: [],
+    stop: false,
+    discoveryConcurrency: 1,
+  };
+  const { result } = await executeWorkflow<RunResult>(env, title, w, 'run', [input]);
+  const [commit] = result.queue;
+  if (!commit) throw new Error('nothing discovered');
+  return commit;
+};
+
+const build = async (title: string, w: World, commit: CommitCandidate, maxretries = 3) => {
+  const input: BuildCommitInput = {
+    job: {
+      commit,
+      pkg: { name: commit.projectName, upstream: '', masterDistgit: '', maintainers: [] },
+      buildEnv: [],
+      bootstrap: false,
+      verbose: false,
+      usePublic: false,
+    },
+    maxretries,
+    retryInterval: '200 milliseconds',
+  };
+  return executeWorkflow<BuildCommitResult>(env, title, w, 'buildCommit', [input], buildWorkflowId(commit));
+};
+
+/** `attempt` of the last ActivityTaskStarted of each activity type, in history order. */
+const attemptsOf = async (workflowId: string) => {
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  const scheduled = new Map<number, string>();
+  const attempts: Record<string, number> = {};
+  for (const event of history.events ?? []) {
+    const s = event.activityTaskScheduledEventAttributes;
+    if (s) scheduled.set(Number(event.eventId), s.activityType?.name ?? '');
+    const started = event.activityTaskStartedEventAttributes;
+    if (started) attempts[scheduled.get(Number(started.scheduledEventId)) ?? '?'] = started.attempt ?? 0;
+  }
+  return attempts;
+};
+
+test('a noarch package builds from its git commit into the hashed directory with the right NVR', async (t) => {
+  const w = await world('hello-tool');
+  const commit = await discover(t.title, w);
+  const { result, workflowId } = await build(t.title, w, commit);
+  t.is(result.status, 'SUCCESS', result.notes);
+  t.is(workflowId, `build:hello-tool:${commit.commitHash}:${commit.distroHash}`);
+  const dir = join(w.datadir, result.outputDir);
+  t.is(
+    result.outputDir,
+    `repos/${commit.commitHash.slice(0, 2)}/${commit.commitHash.slice(2, 4)}/${commit.commitHash}_${commit.distroHash.slice(0, 8)}`,
+  );
+  const files = await readdir(dir);
+  const rpm = files.find((f) => f.endsWith('.noarch.rpm'));
+  t.truthy(rpm, files.join(' '));
+  t.true(files.some((f) => f.endsWith('.src.rpm')));
+  for (const log of ['rpmbuild.log', 'build.log', 'commit.yaml', 'installed'])
+    t.true(files.includes(log), log);
+  // 1.0.0 is tagged and one commit follows it: DLRN's .Z bump makes 1.0.1.
+  const { stdout } = await exec('rpm', [
+    '-qp',
+    '--qf',
+    '%{name}|%{version}|%{release}',
+    join(dir, rpm ?? ''),
+  ]);
+  const [name, version, release] = stdout.split('|');
+  t.is(name, 'hello-tool');
+  t.is(version, '1.0.1');
+  t.regex(release ?? '', new RegExp(`^0\\.\\d{14}\\.${commit.commitHash.slice(0, 7)}$`));
+  t.deepEqual(
+    result.artifacts.slice().sort(),
+    files
+      .filter((f) => f.endsWith('.rpm'))
+      .map((f) => `${result.outputDir}/${f}`)
+      .sort(),
+  );
+
+  const row = await w.db.models.Commit.findByPk(result.commitId);
+  t.like(row?.get({ plain: true }), {
+    status: 'SUCCESS',
+    notes: 'OK',
+    commitHash: commit.commitHash,
+    projectName: 'hello-tool',
+    flags: 0,
+  });
+  t.is(row?.getDataValue('artifacts'), result.artifacts.join(','));
+  t.is(
+    await readFile(join(dir, 'installed'), 'utf8'),
+    `hello-tool ${commit.commitHash} ${commit.distroHash}`,
+  );
+  t.regex(
+    await readFile(join(dir, 'commit.yaml'), 'utf8'),
+    new RegExp(`commit_hash: ${commit.commitHash}\\n[\\s\\S]*status: SUCCESS`),
+  );
+  t.regex(await readFile(join(dir, 'build.log'), 'utf8'), /--nodeps/);
+  t.false(
+    existsSync(join(w.datadir, 'build', `hello-tool-${commit.commitHash}_${commit.distroHash.slice(0, 8)}`)),
+    'workspace removed',
+  );
+});
+
+test('a spec that does not parse is recorded FAILED with the rpmbuild error and not retried', async (t) => {
+  const w = await world('broken-spec');
+  await commitFiles(
+    join(w.dir, 'distgit', 'broken-spec-distgit'),
+    { 'broken-spec.spec': 'Version: 1\nRelease: 1\n%description\nno name\n' },
+    T0 + 90,
+  );
+  const commit = await discover(t.title, w);
+  const { result, workflowId } = await build(t.title, w, commit);
+  t.is(result.status, 'FAILED');
+  t.regex(result.notes, /rpmbuild -bs failed with exit code 1/);
+  t.regex(result.notes, /Name field must be present/);
+  t.deepEqual(await attemptsOf(workflowId), {
+    prepareSources: 1,
+    preprocess: 1,
+    buildSrpm: 1,
+    recordResult: 1,
+  });
+  const dir = join(w.datadir, result.outputDir);
+  t.is(await readFile(join(dir, 'notes.log'), 'utf8'), result.notes);
+  t.regex(await readFile(join(dir, 'rpmbuild.log'), 'utf8'), /Name field must be present/);
+  t.is((await w.db.models.Commit.findByPk(result.commitId))?.getDataValue('status'), 'FAILED');
+});
+
+/** A build.sh failing with a transient message until it has run `failures` times. */
+const flakyBuild = (counter: string, failures: number) =>
+  `#!/bin/sh\necho x >> ${counter}\nif [ $(wc -l < ${counter}) -le ${failures} ]; then echo "curl: (6) Could not resolve host: mirror.example" >&2; exit 1; fi\nmkdir -p share\ncp README share/\n`;
+
+test('a build that fails twice with a transient error is retried and ends SUCCESS', async (t) => {
+  const counter = join(root, 'flaky-twice.count');
+  const w = await world('flaky-twice', flakyBuild(counter, 2));
+  const commit = await discover(t.title, w);
+  const { result, workflowId } = await build(t.title, w, commit, 3);
+  t.is(result.status, 'SUCCESS', result.notes);
+  t.is((await readFile(counter, 'utf8')).split('\n').filter(Boolean).length, 3);
+  t.like(await attemptsOf(workflowId), { buildSrpm: 1, buildRpm: 3 });
+});
+
+test('a transient failure that outlasts maxretries is recorded FAILED', async (t) => {
+  const counter = join(root, 'flaky-always.count');
+  const w = await world('flaky-always', flakyBuild(counter, 100));
+  const commit = await discover(t.title, w);
+  const { result, workflowId } = await build(t.title, w, commit, 1);
+  t.is(result.status, 'FAILED');
+  t.regex(result.notes, /transient error: curl: \(6\) Could not resolve host: mirror.example/);
+  t.like(await attemptsOf(workflowId), { buildRpm: 2 });
+  t.is((await readFile(counter, 'utf8')).split('\n').filter(Boolean).length, 2);
+});
+
+test('builds are found in Temporal by project, hash and status search attributes', async (t) => {
+  const w = await world('findable');
+  const commit = await discover(t.title, w);
+  const { workflowId } = await build(t.title, w, commit);
+  const query = `DlrnProject = "findable" AND DlrnCommitHash = "${commit.commitHash}" AND DlrnStatus = "SUCCESS"`;
+  let ids: string[] = [];
+  // Visibility is updated asynchronously by the server.
+  for (let i = 0; i < 50 && ids.length === 0; i++) {
+    ids = [];
+    for await (const wf of env.client.workflow.list({ query })) ids.push(wf.workflowId);
+    if (ids.length === 0) await new Promise((r) => setTimeout(r, 200));
+  }
+  t.deepEqual(ids, [workflowId]);
+  const description = await env.client.workflow.getHandle(workflowId).describe();
+  t.is(description.searchAttributes.DlrnDistroHash?.[0], commit.distroHash);
+});
+
+test('the rpmbuild.log of a failed upstream build holds the tool output', async (t) => {
+  const w = await world(
+    'fails-to-build',
+    '#!/bin/sh\necho "build.sh: error: generated code does not compile" >&2\nexit 1\n',
+  );
+  const commit = await discover(t.title, w);
+  const { result } = await build(t.title, w, commit);
+  t.is(result.status, 'FAILED');
+  t.regex(result.notes, /rpmbuild --rebuild failed with exit code 1/);
+  const log = await readFile(join(w.datadir, result.outputDir, 'rpmbuild.log'), 'utf8');
+  t.regex(log, /generated code does not compile/);
+});

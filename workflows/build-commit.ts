@@ -1,0 +1,112 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  isCancellation,
+  proxyActivities,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import { defineSearchAttributeKey } from '@temporalio/common';
+import type { Duration } from '@temporalio/common';
+import type { Activities } from '../activities/index.ts';
+import { outputDirOf, type BuildJob } from '../lib/domain/build.ts';
+import type { BuildStatusName } from '../lib/domain/packages.ts';
+import { SearchAttribute } from '../lib/domain/temporal-names.ts';
+
+export interface BuildCommitInput {
+  /** The job without its build time, which the workflow takes from its own clock. */
+  job: Omit<BuildJob, 'dtBuild'>;
+  /** `[DEFAULT] maxretries`: a transient failure is tried again at most this many times. */
+  maxretries: number;
+  /** First retry delay; later ones double (tests shorten it). */
+  retryInterval?: Duration;
+  /** Longest a single build step may run. */
+  buildTimeout?: Duration;
+}
+
+export interface BuildCommitResult {
+  commitId: number;
+  status: BuildStatusName;
+  notes: string;
+  artifacts: string[];
+  /** The hashed directory, relative to datadir. */
+  outputDir: string;
+  /** NVR of the source RPM, when one was made. */
+  srpm?: string;
+}
+
+const keys = {
+  project: defineSearchAttributeKey(SearchAttribute.project, 'KEYWORD'),
+  commitHash: defineSearchAttributeKey(SearchAttribute.commitHash, 'KEYWORD'),
+  distroHash: defineSearchAttributeKey(SearchAttribute.distroHash, 'KEYWORD'),
+  component: defineSearchAttributeKey(SearchAttribute.component, 'KEYWORD'),
+  status: defineSearchAttributeKey(SearchAttribute.status, 'KEYWORD'),
+};
+
+/** The message a person reads for a failed step: the root application failure's. */
+const failureMessage = (err: ActivityFailure): string => {
+  let cause: unknown = err.cause;
+  while (cause instanceof ActivityFailure) cause = cause.cause;
+  return cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : err.message;
+};
+
+/**
+ * Builds one commit: sources at the exact hashes, preprocess, source RPM, binary RPMs, and the
+ * result recorded in DLRN's database. A failed package build is a result (FAILED with the reason
+ * in notes), not a failed workflow. Transient failures (DLRN's patterns) are retried by Temporal
+ * up to `maxretries` times; the attempts show in the history.
+ */
+export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitResult> {
+  const job: BuildJob = { ...input.job, dtBuild: Math.floor(Date.now() / 1000) };
+  const { commit } = job;
+  upsertSearchAttributes([
+    { key: keys.project, value: commit.projectName },
+    { key: keys.commitHash, value: commit.commitHash },
+    { key: keys.distroHash, value: commit.distroHash },
+    { key: keys.component, value: commit.component ?? 'None' },
+    { key: keys.status, value: 'BUILDING' },
+  ]);
+  const retry = {
+    maximumAttempts: input.maxretries + 1,
+    initialInterval: input.retryInterval ?? '30 seconds',
+    backoffCoefficient: 2,
+  };
+  const steps = proxyActivities<Activities>({
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: '2 minutes',
+    retry,
+  });
+  const build = proxyActivities<Activities>({
+    startToCloseTimeout: input.buildTimeout ?? '6 hours',
+    heartbeatTimeout: '1 minute',
+    retry,
+  });
+  const bookkeeping = proxyActivities<Activities>({
+    startToCloseTimeout: '5 minutes',
+    retry: { maximumAttempts: 10 },
+  });
+
+  let status: BuildStatusName = 'SUCCESS';
+  let notes = 'OK';
+  let artifacts: string[] = [];
+  let srpm: string | undefined;
+  try {
+    await steps.prepareSources(job);
+    await steps.preprocess(job);
+    srpm = (await build.buildSrpm(job)).srpm;
+    artifacts = (await build.buildRpm({ job, srpm })).artifacts;
+  } catch (err) {
+    if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+    status = 'FAILED';
+    notes = failureMessage(err);
+  }
+  const { id } = await bookkeeping.recordResult({ job, status, notes, artifacts });
+  upsertSearchAttributes([{ key: keys.status, value: status }]);
+  return {
+    commitId: id,
+    status,
+    notes,
+    artifacts,
+    outputDir: outputDirOf(job),
+    ...(srpm ? { srpm: srpm.replace(/\.src\.rpm$/, '') } : {}),
+  };
+}
