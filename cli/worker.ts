@@ -76,6 +76,13 @@ export const connectClient = async (endpoint: TemporalEndpoint): Promise<Client>
   return new Client({ connection, namespace: endpoint.namespace });
 };
 
+/**
+ * Worker settings every worker shares. Heartbeats are sent at least every 5 s (the SDK default
+ * throttles them to 80% of the heartbeat timeout), so the CLI's log tail is live and a
+ * cancellation reaches a running build within seconds.
+ */
+export const WORKER_TUNING = { maxHeartbeatThrottleInterval: '5 seconds' } as const;
+
 export const createWorker = async (endpoint: TemporalEndpoint, deps: ActivityDeps): Promise<Worker> => {
   const connection = await NativeConnection.connect({ address: endpoint.address });
   return Worker.create({
@@ -84,6 +91,7 @@ export const createWorker = async (endpoint: TemporalEndpoint, deps: ActivityDep
     taskQueue: endpoint.taskQueue,
     workflowsPath,
     activities: createActivities(deps),
+    ...WORKER_TUNING,
   });
 };
 

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   isCancellation,
   proxyActivities,
+  upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
@@ -19,6 +20,8 @@ export interface BuildCommitInput {
   maxretries: number;
   /** First retry delay; later ones double (tests shorten it). */
   retryInterval?: Duration;
+  /** `[DEFAULT] baseurl`, for the log URL in the workflow's memo. */
+  baseurl?: string | null;
   /** Longest a single build step may run. */
   buildTimeout?: Duration;
 }
@@ -65,6 +68,15 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
     { key: keys.component, value: commit.component ?? 'None' },
     { key: keys.status, value: 'BUILDING' },
   ]);
+  const outputDir = outputDirOf(job);
+  // What a person opening the build in the Web UI looks for first: where the logs are.
+  upsertMemo({
+    outputDir,
+    log: `${outputDir}/rpmbuild.log`,
+    ...(input.baseurl
+      ? { logUrl: `${input.baseurl.replace(/\/$/, '')}/${outputDir.replace(/^repos\//, '')}/rpmbuild.log` }
+      : {}),
+  });
   const retry = {
     maximumAttempts: input.maxretries + 1,
     initialInterval: input.retryInterval ?? '30 seconds',
@@ -106,7 +118,7 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
     status,
     notes,
     artifacts,
-    outputDir: outputDirOf(job),
+    outputDir,
     ...(srpm ? { srpm: srpm.replace(/\.src\.rpm$/, '') } : {}),
   };
 }

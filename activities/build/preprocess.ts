@@ -60,13 +60,20 @@ export const renderspecGlobals = (upstreamVersion: string | undefined) => ({
   fetch_source: (url: string) => url,
 });
 
+/**
+ * Jinja2 has tuples and nunjucks does not: the version pairs renderspec templates pass
+ * (`py2pkg('x', ('>=', '1.0'))`) become arrays before rendering.
+ */
+export const tuplesToArrays = (template: string): string =>
+  template.replace(/(?<![\w\])])\(\s*('[^']*'|"[^"]*")\s*,\s*('[^']*'|"[^"]*")\s*\)/g, '[$1, $2]');
+
 /** Renders every `*.spec.j2` of a distgit into the `.spec` beside it. */
 export const renderTemplates = async (dir: string, upstreamVersion?: string): Promise<string[]> => {
   const templates = (await readdir(dir)).filter((f) => f.endsWith('.spec.j2'));
   const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
   for (const [name, fn] of Object.entries(renderspecGlobals(upstreamVersion))) env.addGlobal(name, fn);
   for (const template of templates) {
-    const text = await readFile(join(dir, template), 'utf8');
+    const text = tuplesToArrays(await readFile(join(dir, template), 'utf8'));
     let rendered: string;
     try {
       rendered = env.renderString(text, {});

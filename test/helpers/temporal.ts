@@ -13,7 +13,7 @@ import {
 } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { createActivities } from '../../activities/index.ts';
-import { workflowsPath } from '../../cli/worker.ts';
+import { WORKER_TUNING, workflowsPath } from '../../cli/worker.ts';
 import type { DlrnConfig } from '../../lib/config/index.ts';
 import type { Database } from '../../lib/db/index.ts';
 import { createLogger } from '../../lib/logger.ts';
@@ -23,7 +23,7 @@ let installed = false;
 let bundle: Promise<WorkflowBundle> | undefined;
 
 /** The workflow bundle, built once per test process. */
-const workflowBundle = () =>
+export const workflowBundle = () =>
   (bundle ??= bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') }));
 
 export interface TemporalTestEnv {
@@ -67,6 +67,7 @@ export const executeWorkflow = async <R>(
     connection: env.connection,
     taskQueue,
     workflowBundle: await workflowBundle(),
+    ...WORKER_TUNING,
     activities: createActivities({ ...deps, logger: createLogger({ name: 'test', level: 'warn' }) }),
   });
   const result: R = await worker.runUntil(

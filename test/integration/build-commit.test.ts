@@ -118,6 +118,7 @@ const build = async (title: string, w: World, commit: CommitCandidate, maxretrie
     },
     maxretries,
     retryInterval: '200 milliseconds',
+    baseurl: 'http://trunk.example/centos9/',
   };
   return executeWorkflow<BuildCommitResult>(env, title, w, 'buildCommit', [input], buildWorkflowId(commit));
 };
@@ -260,6 +261,12 @@ test('builds are found in Temporal by project, hash and status search attributes
   t.deepEqual(ids, [workflowId]);
   const description = await env.client.workflow.getHandle(workflowId).describe();
   t.is(description.searchAttributes.DlrnDistroHash?.[0], commit.distroHash);
+  const dir = `${commit.commitHash.slice(0, 2)}/${commit.commitHash.slice(2, 4)}/${commit.commitHash}_${commit.distroHash.slice(0, 8)}`;
+  t.deepEqual(description.memo, {
+    outputDir: `repos/${dir}`,
+    log: `repos/${dir}/rpmbuild.log`,
+    logUrl: `http://trunk.example/centos9/${dir}/rpmbuild.log`,
+  });
 });
 
 test('the rpmbuild.log of a failed upstream build holds the tool output', async (t) => {
