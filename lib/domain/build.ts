@@ -32,7 +32,9 @@ export interface BuildJob {
 export const outputDirOf = (job: Pick<BuildJob, 'commit'>): string => `repos/${commitDir(job.commit)}`;
 
 /** `build:<project>:<commit>:<distro>[:<extended>]`: one workflow per commit build. */
-export const buildWorkflowId = (c: Pick<CommitCandidate, 'projectName' | 'commitHash' | 'distroHash' | 'extendedHash'>): string =>
+export const buildWorkflowId = (
+  c: Pick<CommitCandidate, 'projectName' | 'commitHash' | 'distroHash' | 'extendedHash'>,
+): string =>
   `build:${c.projectName}:${c.commitHash}:${c.distroHash}${c.extendedHash ? `:${c.extendedHash}` : ''}`;
 
 /** Log files of a build, by DLRN's names, in the hashed directory. */

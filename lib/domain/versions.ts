@@ -10,7 +10,12 @@ export const releaseDate = (dtBuild: number): string =>
   new Date(dtBuild * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
 
 /** The RPM release: `0.<date>.<hash>`, `0.1.<date>.<hash>` or `<minor>.<date>.<hash>`. */
-export const releaseString = (numbering: ReleaseNumbering, minor: string, date: string, shortHash: string): string => {
+export const releaseString = (
+  numbering: ReleaseNumbering,
+  minor: string,
+  date: string,
+  shortHash: string,
+): string => {
   if (numbering === '0.1.date.hash') return `0.1.${date}.${shortHash}`;
   if (numbering === 'minor.date.hash') return `${minor}.${date}.${shortHash}`;
   return `0.${date}.${shortHash}`;
@@ -78,7 +83,8 @@ export const editSpec = (spec: string, e: SpecEdits): string => {
     let l = line.replaceAll('UPSTREAMVERSION', e.upstreamVersion);
     if (/^Version:/.test(l)) l = `Version: ${e.version.replace('-', '.')}`;
     else if (/^Release:/.test(l)) l = `Release: ${e.release}%{?dist}`;
-    else if (!e.keepTarball && /^Source0?:/.test(l)) l = l.replace(/^(Source0?:\s*).*$/, `$1${e.sourceWithRel}`);
+    else if (!e.keepTarball && /^Source0?:/.test(l))
+      l = l.replace(/^(Source0?:\s*).*$/, `$1${e.sourceWithRel}`);
     return l;
   });
   if (!e.keepChangelog) {
