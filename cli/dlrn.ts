@@ -15,6 +15,7 @@ import { openDatabase } from '../lib/db/index.ts';
 import { addConfigOptions, collect, newCommand, readConfig, VERSION } from './common.ts';
 import { EXIT_FAILURE, EXIT_OK, runMain } from './errors.ts';
 import { say, warn } from './output.ts';
+import { followRun } from './progress.ts';
 import { installRuntimeLogger, withTemporal, workflowUrl } from './worker.ts';
 
 interface DlrnFlags {
@@ -107,7 +108,8 @@ const main = async (): Promise<number> => {
     return EXIT_FAILURE;
   }
   const config = await readConfig(flags);
-  const logger = createLogger({ debug: flags.debug, level: 'warn' });
+  // A failed package build is a result, shown in the summary; worker chatter only with --debug.
+  const logger = createLogger({ debug: flags.debug, level: 'error' });
   installRuntimeLogger(logger);
   let devDir: string | undefined;
   if (flags.dev) {
@@ -119,7 +121,7 @@ const main = async (): Promise<number> => {
   const db = await openDatabase(config.default.databaseConnection);
   try {
     const input: RunInput = {
-      mode: flags.status ? 'status' : recheck ? 'recheck' : 'plan',
+      mode: flags.status ? 'status' : recheck ? 'recheck' : flags.dryRun ? 'plan' : 'build',
       driverRun: {
         ...(flags.infoRepo ? { infoRepo: resolve(flags.infoRepo) } : {}),
         cwd: process.cwd(),
@@ -136,16 +138,25 @@ const main = async (): Promise<number> => {
       stop: flags.stop,
       forceRecheck: flags.forceRecheck,
       discoveryConcurrency: 4,
+      workers: flags.sequential || flags.order ? 1 : config.default.workers,
+      maxretries: config.default.maxretries,
+      baseurl: config.default.baseurl,
+      verbose: flags.verboseBuild || flags.verboseMock,
+      usePublic: flags.usePublic,
     };
     const workflowId = runWorkflowId(Date.now(), randomBytes(4).toString('hex'));
-    const { result, url } = await withTemporal(config, { config, db, logger }, async (client, endpoint) => ({
-      result: await client.workflow.execute<typeof runWorkflow>('run', {
+    const { result, url } = await withTemporal(config, { config, db, logger }, async (client, endpoint) => {
+      const handle = await client.workflow.start<typeof runWorkflow>('run', {
         taskQueue: endpoint.taskQueue,
         workflowId,
         args: [input],
-      }),
-      url: workflowUrl(endpoint, workflowId),
-    }));
+      });
+      const url = workflowUrl(endpoint, workflowId);
+      if (input.mode === 'build' && url) say(`Run workflow: ${url}`);
+      const done = handle.result();
+      if (input.mode === 'build') await followRun(client, workflowId, done);
+      return { result: await done, url };
+    });
     for (const name of result.unknownNames) warn(`No package or project named ${name}.`);
     if (result.unknownNames.length > 0) return EXIT_FAILURE;
     if (result.status) {
@@ -181,13 +192,37 @@ const main = async (): Promise<number> => {
       if (url) say(`Run workflow: ${url}`);
       return failed > 0 ? EXIT_FAILURE : EXIT_OK;
     }
-    printPlan(result);
-    if (url) say(`Run workflow: ${url}`);
-    if (flags.dryRun || result.queue.length === 0) return EXIT_OK;
-    warn(
-      'dlrn: building commits is not implemented yet in this version (issue 5); use --dry-run to list them.',
+    if (!result.builds) {
+      printPlan(result);
+      if (url) say(`Run workflow: ${url}`);
+      return EXIT_OK;
+    }
+    for (const skipped of result.skipped) warn(`skipped ${skipped.name}: ${skipped.error}`);
+    if (result.builds.length === 0) {
+      say(`Nothing new to build: ${result.packages.length} packages checked, every commit already built.`);
+      return EXIT_OK;
+    }
+    const ok = result.builds.filter((b) => b.status === 'SUCCESS');
+    const failed = result.builds.filter((b) => b.status === 'FAILED');
+    const notStarted = result.builds.filter((b) => b.status === 'NOT_STARTED');
+    say(
+      `Built ${result.builds.length - notStarted.length} commits of ${result.packages.length} packages: ` +
+        `${ok.length} succeeded, ${failed.length} failed` +
+        (notStarted.length ? `, ${notStarted.length} not started (--stop)` : '') +
+        '.',
     );
-    return EXIT_FAILURE;
+    for (const b of failed) {
+      const log = b.outputDir ? `${config.default.datadir}/${b.outputDir}/rpmbuild.log` : '';
+      const lines = (b.notes ?? '').split('\n').filter((l) => l.trim() !== '');
+      say(`  FAILED ${b.projectName} ${b.commitHash.slice(0, 8)}: ${lines[0] ?? ''}`);
+      // The tool's own words: the first error line of the output tail.
+      const error = lines.slice(1).find((l) => /error:/i.test(l));
+      if (error) say(`         ${error.trim()}`);
+      if (log) say(`         log: ${log}`);
+    }
+    say(`Repositories: ${config.default.datadir}/repos`);
+    if (url) say(`Run workflow: ${url}`);
+    return failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
   } finally {
     await db.close();
     if (devDir) await rm(devDir, { recursive: true, force: true });

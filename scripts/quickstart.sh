@@ -3,8 +3,8 @@
 # upstream and distgit repositories and a projects.ini, under data/demo), and run dlrn over it
 # with the embedded default setup: local mode (a Temporal dev server with its Web UI, started on
 # demand), SQLite, rpmbuild.
-# Until commit builds land (issue 5), dlrn lists what it would build (--dry-run) and the status of
-# every package; the worker check shows the tools and database a worker sees.
+# dlrn builds the newest commit of every package; then the demo's later upstream commits are added
+# (one breaks demo-agent's build, the next fixes it) and dlrn builds those.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/bootstrap.sh"
@@ -14,12 +14,21 @@ if [ ! -f "$DEMO/projects.ini" ]; then
   rm -rf "$DEMO"
   node --import tsx scripts/make-demo.ts "$DEMO"
 fi
-./bin/dlrn.js --config-file "$DEMO/projects.ini" --dry-run --order
-./bin/dlrn.js --config-file "$DEMO/projects.ini" --status
 ./bin/dlrn-worker.js --config-file "$DEMO/projects.ini" --check
+./bin/dlrn.js --config-file "$DEMO/projects.ini" --dry-run --order
+./bin/dlrn.js --config-file "$DEMO/projects.ini"
+if [ ! -f "$DEMO/.advanced" ]; then
+  node --import tsx scripts/make-demo.ts --advance "$DEMO"
+  touch "$DEMO/.advanced"
+  # demo-agent's broken commit fails here (exit 1, as DLRN): that is the point of the demo.
+  ./bin/dlrn.js --config-file "$DEMO/projects.ini" || true
+fi
+./bin/dlrn.js --config-file "$DEMO/projects.ini" --status
 cat <<MSG
 
-Demo: $DEMO (projects.ini, upstream/, distgit/, info/; data/ holds clones and commits.sqlite).
+Demo: $DEMO (projects.ini, upstream/, distgit/, info/).
+Built packages and logs: $DEMO/data/repos/<ab>/<cd>/<commit>_<distro>/ (rpmbuild.log, RPMs);
+database: $DEMO/data/commits.sqlite.
 The Temporal history of these runs is in $DEMO/data/temporal.sqlite. To browse it in the
 Web UI, keep a worker and the dev server running with
   ./bin/dlrn-worker.js --config-file $DEMO/projects.ini

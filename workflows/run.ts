@@ -1,4 +1,13 @@
-import { proxyActivities } from '@temporalio/workflow';
+import {
+  condition,
+  defineQuery,
+  isCancellation,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  startChild,
+} from '@temporalio/workflow';
+import { defineSearchAttributeKey } from '@temporalio/common';
 import type {
   Activities,
   DriverRun,
@@ -8,16 +17,19 @@ import type {
   RecheckResult,
 } from '../activities/index.ts';
 import { byBuildOrder, byCommitTime } from '../lib/domain/discovery.ts';
-import type { CommitCandidate } from '../lib/domain/packages.ts';
+import { buildWorkflowId, type BuildJob } from '../lib/domain/build.ts';
+import type { BuildStatusName, CommitCandidate, PackageInfo } from '../lib/domain/packages.ts';
+import { SearchAttribute } from '../lib/domain/temporal-names.ts';
+import type { buildCommit, BuildCommitResult } from './build-commit.ts';
 import { mapLimit, selectPackages } from '../lib/domain/select.ts';
 
 /**
- * One invocation of `dlrn`. `plan` discovers and orders what would be built (`--dry-run`),
- * `status` reports the last build of each package (`--status`), `recheck` forgets the last
- * build of the named packages (`--recheck`). Builds join in the commit-build issue.
+ * One invocation of `dlrn`. `build` discovers, orders and builds; `plan` stops before building
+ * (`--dry-run`); `status` reports the last build of each package (`--status`); `recheck`
+ * forgets the last build of the named packages (`--recheck`).
  */
 export interface RunInput {
-  mode: 'plan' | 'status' | 'recheck';
+  mode: 'build' | 'plan' | 'status' | 'recheck';
   driverRun: DriverRun;
   packageNames: string[];
   projectNames: string[];
@@ -34,7 +46,35 @@ export interface RunInput {
   forceRecheck?: boolean;
   /** Packages discovered at once (DLRN uses one process per CPU). */
   discoveryConcurrency: number;
+  /** Builds at once: `[DEFAULT] workers`, 1 with `--sequential` or `--order`. */
+  workers?: number;
+  /** `[DEFAULT] maxretries`. */
+  maxretries?: number;
+  /** `[DEFAULT] baseurl`, for log URLs. */
+  baseurl?: string | null;
+  /** `--verbose-build`, `--use-public`. */
+  verbose?: boolean;
+  usePublic?: boolean;
 }
+
+/** One build the run started, and how it ended. */
+export interface RunBuild {
+  projectName: string;
+  commitHash: string;
+  distroHash: string;
+  workflowId: string;
+  status: BuildStatusName | 'RUNNING' | 'QUEUED' | 'NOT_STARTED';
+  notes?: string;
+  outputDir?: string;
+}
+
+/** What the `progress` query answers while the run goes on. */
+export interface RunProgress {
+  phase: 'discovering' | 'building' | 'done';
+  builds: RunBuild[];
+}
+
+export const progressQuery = defineQuery<RunProgress>('progress');
 
 export interface RunResult {
   /** Names of the packages selected. */
@@ -48,7 +88,114 @@ export interface RunResult {
   recheck?: RecheckResult[];
   /** `--run`: the program's result for each commit it ran for, in queue order. */
   programRuns?: (RunProgramResult & { projectName: string; commitHash: string })[];
+  /** `build`: every commit of the queue and how its build ended. */
+  builds?: RunBuild[];
 }
+
+const buildKeys = {
+  project: defineSearchAttributeKey(SearchAttribute.project, 'KEYWORD'),
+  commitHash: defineSearchAttributeKey(SearchAttribute.commitHash, 'KEYWORD'),
+  distroHash: defineSearchAttributeKey(SearchAttribute.distroHash, 'KEYWORD'),
+  component: defineSearchAttributeKey(SearchAttribute.component, 'KEYWORD'),
+  status: defineSearchAttributeKey(SearchAttribute.status, 'KEYWORD'),
+};
+
+const jobOf = (
+  input: RunInput,
+  commit: CommitCandidate,
+  pkg: PackageInfo | undefined,
+): Omit<BuildJob, 'dtBuild'> => ({
+  commit,
+  pkg: {
+    name: commit.projectName,
+    upstream: pkg?.upstream ?? '',
+    masterDistgit: pkg?.masterDistgit ?? '',
+    maintainers: pkg?.maintainers ?? [],
+    ...(pkg?.versionFrom ? { versionFrom: pkg.versionFrom } : {}),
+  },
+  buildEnv: input.buildEnv,
+  bootstrap: input.order,
+  verbose: input.verbose ?? false,
+  usePublic: (input.usePublic ?? false) || input.dev,
+});
+
+/**
+ * Builds the queue as child workflows: at most `workers` at once, each project's commits one
+ * after the other in queue order, and with `--stop` nothing new after the first failure.
+ */
+const buildQueue = async (
+  input: RunInput,
+  queue: CommitCandidate[],
+  packages: PackageInfo[],
+  builds: RunBuild[],
+): Promise<void> => {
+  const limit = input.order ? 1 : Math.max(1, input.workers ?? 1);
+  const busy = new Set<string>();
+  let running = 0;
+  let failed = false;
+  const pending: Promise<void>[] = [];
+  for (const [index, commit] of queue.entries()) {
+    await condition(() => (failed ? true : running < limit && !busy.has(commit.projectName)));
+    const entry = builds[index];
+    if (!entry) continue;
+    if (failed && input.stop) {
+      entry.status = 'NOT_STARTED';
+      continue;
+    }
+    running++;
+    busy.add(commit.projectName);
+    entry.status = 'RUNNING';
+    pending.push(
+      (async () => {
+        try {
+          const child = await startChild<typeof buildCommit>('buildCommit', {
+            workflowId: entry.workflowId,
+            args: [
+              {
+                job: jobOf(
+                  input,
+                  commit,
+                  packages.find((p) => p.name === commit.projectName),
+                ),
+                maxretries: input.maxretries ?? 3,
+                ...(input.baseurl ? { baseurl: input.baseurl } : {}),
+              },
+            ],
+            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+            typedSearchAttributes: [
+              { key: buildKeys.project, value: commit.projectName },
+              { key: buildKeys.commitHash, value: commit.commitHash },
+              { key: buildKeys.distroHash, value: commit.distroHash },
+              { key: buildKeys.component, value: commit.component ?? 'None' },
+              { key: buildKeys.status, value: 'QUEUED' },
+            ],
+          });
+          const result: BuildCommitResult = await child.result();
+          entry.status = result.status;
+          entry.notes = result.notes;
+          entry.outputDir = result.outputDir;
+          if (result.status !== 'SUCCESS') failed = failed || input.stop;
+        } catch (err) {
+          // A build workflow that failed outright (not a failed package build): reported, and
+          // the run goes on, as DLRN goes on after a worker exception.
+          if (isCancellation(err)) throw err;
+          entry.status = 'FAILED';
+          entry.notes =
+            err instanceof Error
+              ? err.cause instanceof Error
+                ? err.cause.message
+                : err.message
+              : String(err);
+          failed = failed || input.stop;
+        } finally {
+          running--;
+          busy.delete(commit.projectName);
+        }
+      })(),
+    );
+  }
+  await Promise.all(pending);
+};
 
 const { listPackages, discoverCommits, writeSkiplist, orderBuilds, packageStatus, recheckPackages } =
   proxyActivities<Activities>({
@@ -63,6 +210,8 @@ const { runProgram } = proxyActivities<Activities>({
 });
 
 export async function run(input: RunInput): Promise<RunResult> {
+  const progress: RunProgress = { phase: 'discovering', builds: [] };
+  setHandler(progressQuery, () => progress);
   const all = await listPackages(input.driverRun);
   const { selected, unknown } = selectPackages(all, input.packageNames, input.projectNames);
   const base: RunResult = {
@@ -100,7 +249,20 @@ export async function run(input: RunInput): Promise<RunResult> {
     const order = await orderBuilds(selected.filter((p) => queued.has(p.name)));
     planned = { ...planned, queue: byBuildOrder(commits, order.order), order };
   }
-  if (input.runProgram === undefined) return planned;
+  if (input.runProgram === undefined) {
+    if (input.mode !== 'build') return planned;
+    progress.phase = 'building';
+    progress.builds = planned.queue.map((c) => ({
+      projectName: c.projectName,
+      commitHash: c.commitHash,
+      distroHash: c.distroHash,
+      workflowId: buildWorkflowId(c),
+      status: 'QUEUED',
+    }));
+    await buildQueue(input, planned.queue, selected, progress.builds);
+    progress.phase = 'done';
+    return { ...planned, builds: progress.builds };
+  }
 
   const programRuns: NonNullable<RunResult['programRuns']> = [];
   for (const commit of planned.queue) {

@@ -5,12 +5,14 @@
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
-import { makeDemo } from '../../scripts/make-demo.ts';
+import { openDatabase, type CommitModel } from '../../lib/db/index.ts';
+import { commitDir } from '../../lib/domain/repo-layout.ts';
+import { advanceDemo, makeDemo } from '../../scripts/make-demo.ts';
 import { temporalAddress } from '../helpers/services.ts';
 
 const exec = promisify(execFile);
@@ -28,6 +30,13 @@ test.before(async () => {
 test.after.always(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+const commitPath = (row: CommitModel) =>
+  commitDir({
+    commitHash: row.getDataValue('commitHash') ?? '',
+    distroHash: row.getDataValue('distroHash'),
+    extendedHash: row.getDataValue('extendedHash'),
+  });
 
 const run = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
   try {
@@ -134,3 +143,45 @@ test.serial('a bad projects.ini or flag changes nothing and says what is wrong',
   t.is(unknown.code, 2);
   t.regex(unknown.stderr, /unknown option '--no-such-flag'/);
 });
+
+test.serial(
+  'dlrn builds the demo; after new upstream commits the broken one fails and its fix builds',
+  async (t) => {
+    const first = await run(['--config-file', ini, '--config-override', portOverride]);
+    t.is(first.code, 0, first.stderr);
+    t.regex(first.stdout, /^Built 12 commits of 12 packages: 12 succeeded, 0 failed\.$/m);
+    const db = await openDatabase(`sqlite:///${join(dir, 'demo', 'data', 'commits.sqlite')}`);
+    try {
+      t.is(await db.models.Commit.count({ where: { status: 'SUCCESS' } }), 12);
+      const again = await run(['--config-file', ini, '--config-override', portOverride]);
+      t.is(again.code, 0);
+      t.regex(again.stdout, /Nothing new to build: 12 packages checked/);
+
+      await advanceDemo(join(dir, 'demo'));
+      const second = await run(['--config-file', ini, '--config-override', portOverride]);
+      t.is(second.code, 1, 'a failed build makes the exit code 1, as in DLRN');
+      t.regex(second.stdout, /^Built 6 commits of 12 packages: 5 succeeded, 1 failed\.$/m);
+      t.regex(
+        second.stdout,
+        /FAILED demo-agent [0-9a-f]{8}: rpmbuild --rebuild failed with exit code 1:\n\s+.*error: generated code does not compile/,
+      );
+      const agent = await db.models.Commit.findAll({
+        where: { projectName: 'demo-agent' },
+        order: [['id', 'ASC']],
+      });
+      t.deepEqual(
+        agent.map((c) => c.getDataValue('status')),
+        ['SUCCESS', 'FAILED', 'SUCCESS'],
+      );
+      const [, broken, fixed] = agent.map((c) => c.getDataValue('dtCommit') ?? 0);
+      t.true((broken ?? 0) < (fixed ?? 0), "a project's commits build in commit order");
+      const log = await readFile(
+        join(dir, 'demo', 'data', 'repos', commitPath(agent[1]!), 'rpmbuild.log'),
+        'utf8',
+      );
+      t.regex(log, /generated code does not compile/);
+    } finally {
+      await db.close();
+    }
+  },
+);
