@@ -97,6 +97,7 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
     retry: { maximumAttempts: 10 },
   });
 
+  let built = job;
   let status: BuildStatusName = 'SUCCESS';
   let notes = 'OK';
   let artifacts: string[] = [];
@@ -105,20 +106,23 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
     await steps.prepareSources(job);
     await steps.preprocess(job);
     srpm = (await build.buildSrpm(job)).srpm;
-    artifacts = (await build.buildRpm({ job, srpm })).artifacts;
+    const rpms = await build.buildRpm({ job, srpm });
+    artifacts = rpms.artifacts;
+    // koji's rhpkg mode commits to the distgit: the build's hashes are the new ones.
+    built = { ...job, commit: rpms.commit };
   } catch (err) {
     if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
     status = 'FAILED';
     notes = failureMessage(err);
   }
-  const { id } = await bookkeeping.recordResult({ job, status, notes, artifacts });
+  const { id } = await bookkeeping.recordResult({ job: built, status, notes, artifacts });
   upsertSearchAttributes([{ key: keys.status, value: status }]);
   return {
     commitId: id,
     status,
     notes,
     artifacts,
-    outputDir,
+    outputDir: outputDirOf(built),
     ...(srpm ? { srpm: srpm.replace(/\.src\.rpm$/, '') } : {}),
   };
 }

@@ -18,10 +18,13 @@ export interface RunOptions {
   heartbeatEvery?: number;
   /** Echo output to our stderr too (`--verbose-build`). */
   verbose?: boolean;
+  /** Kill the tool after this many seconds; the outcome then says `timedOut`. */
+  timeoutSeconds?: number;
 }
 
 export interface RunOutcome {
   exitCode: number;
+  timedOut?: boolean;
   /** The tool's output of this run (the last 64 KiB). */
   output: string;
 }
@@ -78,8 +81,17 @@ export const runLogged = (
       }
     };
     context?.cancellationSignal.addEventListener('abort', killGroup);
+    let timedOut = false;
+    const deadline =
+      options.timeoutSeconds === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            killGroup();
+          }, options.timeoutSeconds * 1000);
     const finish = (fn: () => void) => {
       clearInterval(timer);
+      if (deadline) clearTimeout(deadline);
       context?.cancellationSignal.removeEventListener('abort', killGroup);
       log.end(fn);
     };
@@ -91,7 +103,7 @@ export const runLogged = (
           reject(reason instanceof Error ? reason : new Error(`${step} cancelled`));
           return;
         }
-        resolve({ exitCode: code ?? (signal ? 128 : 1), output });
+        resolve({ exitCode: code ?? (signal ? 128 : 1), output, ...(timedOut ? { timedOut } : {}) });
       }),
     );
   });

@@ -29,7 +29,8 @@ export interface Workspace {
 export const workspaceOf = (deps: ActivityDeps, job: BuildJob): Workspace => {
   const datadir = deps.config.default.datadir;
   const outputDir = join(datadir, outputDirOf(job));
-  const root = join(datadir, 'build', `${job.commit.projectName}-${basename(outputDir)}`);
+  // Named by the source commit only: koji's rhpkg mode changes the distro hash mid-build.
+  const root = join(datadir, 'build', `${job.commit.projectName}-${job.commit.commitHash}`);
   return {
     outputDir,
     root,

@@ -384,3 +384,56 @@ test('copr driver: copr build, build id parsed, results copied from the chroot d
   t.false(files.includes('777'), 'the download directory is removed');
   t.true(result.artifacts.some((a) => a.endsWith('.noarch.rpm')));
 });
+
+test('koji rhpkg mode: kinit, import and commit to the distgit, new distro hash, build with the task downloaded', async (t) => {
+  const calls = join(root, 'rhpkg-calls.txt');
+  // Stand-ins for kinit, rhpkg and koji: they record their arguments; rhpkg commit really
+  // commits to the distgit clone, rhpkg build prints a task, koji download-task makes the RPMs.
+  await writeFile(join(root, 'bin', 'kinit'), `#!/bin/sh\necho "kinit $*" >> ${calls}\n`, { mode: 0o755 });
+  await writeFile(
+    join(root, 'bin', 'rhpkg'),
+    `#!/bin/sh\necho "rhpkg $1 $2" >> ${calls}\ncase "$1" in import) cp "$3" . ; echo "$PWD/$(basename "$3")" > ${root}/rhpkg-srpm;; commit) /usr/bin/git add -A && /usr/bin/git -c user.name=R -c user.email=r@x commit -q -m "$4";; build) echo "Created task: 99";; esac\n`,
+    { mode: 0o755 },
+  );
+  const koji = join(root, 'koji-rh');
+  await writeFile(
+    koji,
+    `#!/bin/sh\necho "koji $*" >> ${calls}\ncase "$1" in download-task) ${REBUILD('$(cat ' + root + '/rhpkg-srpm)', '$PWD')};; esac\n`,
+    { mode: 0o755 },
+  );
+  const w = await world(
+    'rhpkgd',
+    { 'rhpkgd.spec': demoSpec(pkg('rhpkgd')) },
+    `build_driver=dlrn.drivers.kojidriver.KojiBuildDriver\n[kojibuild_driver]\nkoji_exe=${koji}\nuse_rhpkg=true\nscratch_build=false\nkrb_principal=dlrn@EXAMPLE.COM\nkrb_keytab=/etc/k.keytab`,
+  );
+  const { commit, result } = await build(t.title, w);
+  t.is(result.status, 'SUCCESS', result.notes);
+  const recorded = await w.db.models.Commit.findByPk(result.commitId);
+  const distro = recorded?.getDataValue('distroHash') ?? '';
+  t.not(distro, commit.distroHash, 'the rhpkg commit is the new distro hash');
+  const { stdout: head } = await exec('git', ['rev-parse', 'HEAD'], {
+    cwd: join(w.datadir, 'rhpkgd_distro'),
+  });
+  t.is(distro, head.trim());
+  t.is(
+    result.outputDir,
+    `repos/${commit.commitHash.slice(0, 2)}/${commit.commitHash.slice(2, 4)}/${commit.commitHash}_${distro.slice(0, 8)}`,
+  );
+  t.true(result.artifacts.every((a) => a.startsWith(`${result.outputDir}/`)));
+  const lines = (await readFile(calls, 'utf8')).trim().split('\n');
+  t.deepEqual(
+    lines.map((l) => l.split(' ').slice(0, 2).join(' ')),
+    ['kinit -k', 'rhpkg import', 'rhpkg commit', 'rhpkg build', 'koji download-task'],
+  );
+  t.is(lines[0], 'kinit -k -t /etc/k.keytab dlrn@EXAMPLE.COM');
+  t.is(lines[3], 'rhpkg build --skip-nvr-check');
+  const { stdout: message } = await exec('git', ['log', '-1', '--format=%B'], {
+    cwd: join(w.datadir, 'rhpkgd_distro'),
+  });
+  t.regex(
+    message,
+    new RegExp(
+      `^DLRN build at \\d{4}-\\d{2}-\\d{2}-\\d{6}\\n\\nSource SHA: ${commit.commitHash}\\nDist SHA: ${commit.distroHash}\\nNVR: rhpkgd-`,
+    ),
+  );
+});
