@@ -18,6 +18,7 @@ import { recordResult, type RecordInput } from './build/record.ts';
 import { buildSrpm } from './build/srpm.ts';
 import { prepareSources, removeWorkspace } from './build/workspace.ts';
 import { withFailures } from './failures.ts';
+import { postBuild, type PostBuildInput } from './repo/post-build.ts';
 import { inspectWorker } from './inspect-worker.ts';
 import { runProgram, type RunProgramInput } from './run-program.ts';
 import type { DriverRun } from './pkginfo/index.ts';
@@ -41,6 +42,7 @@ export type { RecordInput } from './build/record.ts';
 export type { SrpmResult } from './build/srpm.ts';
 export type { Workspace } from './build/workspace.ts';
 export type { BuildHeartbeat } from './build/process.ts';
+export type { PostBuildInput, PostBuildResult, PublishedPackage } from './repo/post-build.ts';
 
 export const createActivities = (deps: ActivityDeps) =>
   withFailures({
@@ -58,6 +60,7 @@ export const createActivities = (deps: ActivityDeps) =>
     buildRpm: (input: { job: BuildJob; srpm: string }) => buildRpm(deps, input),
     recordResult: (input: RecordInput) => recordResult(deps, input),
     removeWorkspace: (job: BuildJob) => removeWorkspace(deps, job),
+    postBuild: (input: PostBuildInput) => postBuild(deps, input),
   });
 
 export type Activities = ReturnType<typeof createActivities>;

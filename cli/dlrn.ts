@@ -143,6 +143,7 @@ const main = async (): Promise<number> => {
       baseurl: config.default.baseurl,
       verbose: flags.verboseBuild || flags.verboseMock,
       usePublic: flags.usePublic,
+      noRepo: !flags.repo,
     };
     const workflowId = runWorkflowId(Date.now(), randomBytes(4).toString('hex'));
     const { result, url } = await withTemporal(config, { config, db, logger }, async (client, endpoint) => {

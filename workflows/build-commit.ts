@@ -8,7 +8,7 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import type { Duration } from '@temporalio/common';
-import type { Activities } from '../activities/index.ts';
+import type { Activities, PostBuildResult, PublishedPackage } from '../activities/index.ts';
 import { outputDirOf, type BuildJob } from '../lib/domain/build.ts';
 import type { BuildStatusName } from '../lib/domain/packages.ts';
 import { SearchAttribute } from '../lib/domain/temporal-names.ts';
@@ -24,6 +24,12 @@ export interface BuildCommitInput {
   baseurl?: string | null;
   /** Longest a single build step may run. */
   buildTimeout?: Duration;
+  /** The run's packages, in the driver's order, for versions.csv; all known ones when absent. */
+  packages?: PublishedPackage[];
+  /** `--no-repo`: no links, metadata or .repo file in the hashed directory. */
+  noRepo?: boolean;
+  /** `--dev`: no `consistent` vote. */
+  dev?: boolean;
 }
 
 export interface BuildCommitResult {
@@ -35,6 +41,8 @@ export interface BuildCommitResult {
   outputDir: string;
   /** NVR of the source RPM, when one was made. */
   srpm?: string;
+  /** The repository step of a successful build. */
+  published?: PostBuildResult;
 }
 
 const keys = {
@@ -96,6 +104,11 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
     startToCloseTimeout: '5 minutes',
     retry: { maximumAttempts: 10 },
   });
+  const publish = proxyActivities<Activities>({
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '1 minute',
+    retry: { maximumAttempts: 5, initialInterval: '5 seconds' },
+  });
 
   let built = job;
   let status: BuildStatusName = 'SUCCESS';
@@ -116,6 +129,17 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
     notes = failureMessage(err);
   }
   const { id } = await bookkeeping.recordResult({ job: built, status, notes, artifacts });
+  let published: PostBuildResult | undefined;
+  if (status === 'SUCCESS') {
+    // Serialized across every build and worker by the post-build lock; waits as long as needed.
+    published = await publish.postBuild({
+      job: built,
+      commitId: id,
+      noRepo: input.noRepo ?? false,
+      dev: input.dev ?? false,
+      ...(input.packages ? { packages: input.packages } : {}),
+    });
+  }
   upsertSearchAttributes([{ key: keys.status, value: status }]);
   return {
     commitId: id,
@@ -124,5 +148,6 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
     artifacts,
     outputDir: outputDirOf(built),
     ...(srpm ? { srpm: srpm.replace(/\.src\.rpm$/, '') } : {}),
+    ...(published ? { published } : {}),
   };
 }

@@ -52,6 +52,8 @@ export interface RunInput {
   maxretries?: number;
   /** `[DEFAULT] baseurl`, for log URLs. */
   baseurl?: string | null;
+  /** `--no-repo`. */
+  noRepo?: boolean;
   /** `--verbose-build`, `--use-public`. */
   verbose?: boolean;
   usePublic?: boolean;
@@ -66,6 +68,8 @@ export interface RunBuild {
   status: BuildStatusName | 'RUNNING' | 'QUEUED' | 'NOT_STARTED';
   notes?: string;
   outputDir?: string;
+  /** When its post-build held the lock (epoch ms), for a successful build. */
+  published?: { startedAt: number; endedAt: number };
 }
 
 /** What the `progress` query answers while the run goes on. */
@@ -158,6 +162,14 @@ const buildQueue = async (
                   packages.find((p) => p.name === commit.projectName),
                 ),
                 maxretries: input.maxretries ?? 3,
+                packages: packages.map((p) => ({
+                  name: p.name,
+                  upstream: Array.isArray(p.upstream) ? (p.upstream[0] ?? '') : p.upstream,
+                  masterDistgit: p.masterDistgit,
+                  ...(p.component ? { component: p.component } : {}),
+                })),
+                noRepo: input.noRepo ?? false,
+                dev: input.dev,
                 ...(input.baseurl ? { baseurl: input.baseurl } : {}),
               },
             ],
@@ -174,6 +186,9 @@ const buildQueue = async (
           entry.status = result.status;
           entry.notes = result.notes;
           entry.outputDir = result.outputDir;
+          if (result.published) {
+            entry.published = { startedAt: result.published.startedAt, endedAt: result.published.endedAt };
+          }
           if (result.status !== 'SUCCESS') failed = failed || input.stop;
         } catch (err) {
           // A build workflow that failed outright (not a failed package build): reported, and

@@ -1,0 +1,272 @@
+/**
+ * postBuild: after a successful build, the commit's hashed directory becomes a yum repository
+ * with the newest successful build of every package (dlrn-spec §4.8, §4.7): links to the other
+ * packages' RPMs, versions.csv, createrepo_c metadata, the .repo file; then `current` (and
+ * `consistent` when no package is failing) move to it atomically and DLRN's `consistent` vote is
+ * recorded.
+ *
+ * Post-build is serialized, on one machine or many: it runs under the lock on
+ * `<datadir>/remote.lck` that DLRN takes for the same purpose (a lock directory, which works on a
+ * shared datadir).
+ *
+ * Its cost does not grow with the whole repository: the newest build of every package comes
+ * from two grouped database queries (not a tree scan), and createrepo_c reuses the metadata of the
+ * previous `current` repository for every package that did not change (`--update-md-path`).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { Context } from '@temporalio/activity';
+import lockfile from 'proper-lockfile';
+import { Op, QueryTypes } from 'sequelize';
+import type { DlrnConfig } from '../../lib/config/index.ts';
+import { outputDirOf, type BuildJob } from '../../lib/domain/build.ts';
+import { ToolError } from '../../lib/domain/errors.ts';
+import type { CommitAttributes } from '../../lib/db/index.ts';
+import type { ActivityDeps } from '../deps.ts';
+
+const run = promisify(execFile);
+
+/** A package of the run, as post-build lists it in versions.csv. */
+export interface PublishedPackage {
+  name: string;
+  upstream: string;
+  masterDistgit: string;
+  component?: string;
+}
+
+export interface PostBuildInput {
+  job: BuildJob;
+  /** The commits row of this build. */
+  commitId: number;
+  /** All packages of the run in the driver's order; all packages in the database when absent. */
+  packages?: PublishedPackage[];
+  /** `--no-repo`: only versions.csv; no links, metadata or .repo file. */
+  noRepo: boolean;
+  /** `--dev`: no `consistent` vote. */
+  dev: boolean;
+}
+
+export interface PostBuildResult {
+  /** Packages whose newest build is not SUCCESS, or that never built. */
+  failures: number;
+  consistent: boolean;
+  /** Links made to other packages' files. */
+  linked: number;
+  /** Milliseconds spent waiting for the post-build lock, and inside it. */
+  waitedMs: number;
+  tookMs: number;
+  /** When the locked section began and ended (epoch ms): post-builds never overlap. */
+  startedAt: number;
+  endedAt: number;
+}
+
+export const VERSIONS_HEADER =
+  'Project,Source Repo,Source Sha,Dist Repo,Dist Sha,Status,Last Success Timestamp,Component,Extended Sha,Pkg NVR';
+
+/** Python's str(): None for null. */
+const py = (value: string | number | null | undefined): string =>
+  value === null || value === undefined ? 'None' : String(value);
+
+const nvrOf = (artifacts: string | null): string => {
+  const srpm = (artifacts ?? '').split(',').find((a) => a.endsWith('.src.rpm'));
+  return srpm ? basename(srpm).replace(/\.src\.rpm$/, '') : '';
+};
+
+/** Points `link` at `target` (relative), through `<link>_` renamed over the old link: never a gap. */
+export const switchLink = async (link: string, target: string): Promise<void> => {
+  const temp = `${link}_`;
+  await rm(temp, { force: true });
+  await symlink(relative(dirname(link), target), temp);
+  await rename(temp, link);
+};
+
+type Row = Pick<
+  CommitAttributes,
+  | 'id'
+  | 'projectName'
+  | 'commitHash'
+  | 'distroHash'
+  | 'extendedHash'
+  | 'status'
+  | 'dtBuild'
+  | 'artifacts'
+  | 'component'
+>;
+
+/** The newest row of every package, SUCCESS only or any status, in one grouped query each. */
+const newestRows = async (deps: ActivityDeps, successOnly: boolean): Promise<Map<string, Row>> => {
+  const { sequelize, models } = deps.db;
+  const qi = sequelize.getQueryInterface();
+  const q = (n: string) => qi.quoteIdentifier(n);
+  const ids = await sequelize.query<{ id: number }>(
+    `SELECT MAX(${q('id')}) AS ${q('id')} FROM ${q('commits')} WHERE ${q('type')} = 'rpm'` +
+      (successOnly ? ` AND ${q('status')} = 'SUCCESS'` : '') +
+      ` GROUP BY ${q('project_name')}`,
+    { type: QueryTypes.SELECT },
+  );
+  const rows = await models.Commit.findAll({ where: { id: { [Op.in]: ids.map((r) => r.id) } } });
+  return new Map(rows.map((r) => [r.getDataValue('projectName') ?? '', r.get({ plain: true })]));
+};
+
+const withLock = async <T>(
+  config: DlrnConfig,
+  work: () => Promise<T>,
+): Promise<{ value: T; waitedMs: number }> => {
+  const lockPath = join(config.default.datadir, 'remote.lck');
+  await mkdir(config.default.datadir, { recursive: true });
+  if (!existsSync(lockPath)) await writeFile(lockPath, '');
+  const started = Date.now();
+  let context: Context | undefined;
+  try {
+    context = Context.current();
+  } catch {
+    context = undefined;
+  }
+  const beat = setInterval(() => context?.heartbeat({ step: 'waiting for the post-build lock' }), 5_000);
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(lockPath, {
+      stale: 60_000,
+      update: 10_000,
+      retries: { retries: 100_000, minTimeout: 50, maxTimeout: 1_000, factor: 1.2 },
+    });
+  } finally {
+    clearInterval(beat);
+  }
+  const waitedMs = Date.now() - started;
+  try {
+    return { value: await work(), waitedMs };
+  } finally {
+    await release();
+  }
+};
+
+export const postBuild = async (deps: ActivityDeps, input: PostBuildInput): Promise<PostBuildResult> => {
+  const { config } = deps;
+  const { job } = input;
+  const { value, waitedMs } = await withLock(config, async () => {
+    const started = Date.now();
+    const datadir = config.default.datadir;
+    const reposDir = join(datadir, 'repos');
+    const relDir = outputDirOf(job);
+    const dir = join(datadir, relDir);
+    const built = await deps.db.models.Commit.findByPk(input.commitId);
+    if (!built) throw new ToolError(`commit row ${input.commitId} is missing`);
+    const me = built.get({ plain: true });
+    const [lastSuccess, lastProcessed] = await Promise.all([newestRows(deps, true), newestRows(deps, false)]);
+    const packages: PublishedPackage[] =
+      input.packages ??
+      [...lastProcessed.keys()].sort().map((name) => ({ name, upstream: 'None', masterDistgit: 'None' }));
+    if (!packages.some((p) => p.name === me.projectName)) {
+      packages.push({ name: me.projectName ?? '', upstream: 'None', masterDistgit: 'None' });
+    }
+    const lines = [VERSIONS_HEADER];
+    let failures = 0;
+    let linked = 0;
+    const useComponents = config.default.useComponents;
+    for (const pkg of packages) {
+      if (useComponents && pkg.component && me.component && pkg.component !== me.component) continue;
+      const upstream = pkg.upstream || 'None';
+      if (pkg.name === me.projectName) {
+        lines.push(
+          [
+            pkg.name,
+            upstream,
+            me.commitHash,
+            pkg.masterDistgit,
+            me.distroHash,
+            'SUCCESS',
+            py(me.dtBuild),
+            py(me.component),
+            py(me.extendedHash),
+            nvrOf(me.artifacts),
+          ].join(','),
+        );
+        continue;
+      }
+      const success = lastSuccess.get(pkg.name);
+      const processed = lastProcessed.get(pkg.name);
+      if (!processed || processed.status !== 'SUCCESS') failures++;
+      if (success && !input.noRepo) {
+        for (const artifact of (success.artifacts ?? '').split(',').filter(Boolean)) {
+          const link = join(dir, basename(artifact));
+          if (existsSync(link)) continue;
+          await symlink(relative(dir, join(datadir, artifact)), link);
+          linked++;
+        }
+      }
+      const shown = success ?? processed;
+      if (!shown) continue;
+      lines.push(
+        [
+          pkg.name,
+          upstream,
+          shown.commitHash,
+          pkg.masterDistgit,
+          shown.distroHash,
+          processed?.status ?? 'None',
+          py(shown.dtBuild),
+          py(me.component),
+          py(shown.extendedHash),
+          nvrOf(shown.artifacts),
+        ].join(','),
+      );
+    }
+    await writeFile(join(dir, 'versions.csv'), `${lines.join('\n')}\n`);
+
+    if (!input.noRepo) {
+      const previous = join(
+        reposDir,
+        me.component && useComponents ? `component/${me.component}/current` : 'current',
+      );
+      const args = ['--quiet'];
+      if (existsSync(join(previous, 'repodata', 'repomd.xml')))
+        args.push('--update', '--update-md-path', previous);
+      if (!config.default.includeSrpmInRepo) args.push('-x', '*.src.rpm');
+      try {
+        await run('createrepo_c', [...args, dir], { maxBuffer: 16 * 1024 * 1024 });
+      } catch (err) {
+        throw new ToolError(
+          `createrepo_c failed on ${dir}: ${(err as { stderr?: string }).stderr ?? String(err)}`,
+          { cause: err },
+        );
+      }
+      const reponame = config.default.reponame ?? 'delorean';
+      const id = useComponents && me.component ? `${reponame}-component-${me.component}` : reponame;
+      const baseurl = `${(config.default.baseurl ?? '').replace(/\/$/, '')}/${relDir.replace(/^repos\//, '')}`;
+      await writeFile(
+        join(dir, `${reponame}.repo`),
+        `[${id}]\nname=${reponame}-${me.projectName}-${me.commitHash}\nbaseurl=${baseurl}\nenabled=1\ngpgcheck=0\npriority=1\n`,
+      );
+    }
+
+    const consistent = failures === 0;
+    const linksDir = useComponents && me.component ? join(reposDir, 'component', me.component) : reposDir;
+    await mkdir(linksDir, { recursive: true });
+    await switchLink(join(linksDir, 'current'), dir);
+    if (consistent) await switchLink(join(linksDir, 'consistent'), dir);
+    if (consistent && !input.dev) {
+      await deps.db.models.CiVote.create({
+        commitId: input.commitId,
+        ciName: 'consistent',
+        ciUrl: '',
+        ciVote: true,
+        ciInProgress: false,
+        timestamp: me.dtBuild,
+        notes: '',
+        user: null,
+        component: me.component,
+      });
+    }
+    const endedAt = Date.now();
+    return { failures, consistent, linked, tookMs: endedAt - started, startedAt: started, endedAt };
+  });
+  return { ...value, waitedMs };
+};
+
+/** Where `current` points, relative to repos/, or undefined. */
+export const currentTarget = async (reposDir: string, name = 'current'): Promise<string | undefined> =>
+  readlink(join(reposDir, name)).catch(() => undefined);

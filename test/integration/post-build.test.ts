@@ -1,0 +1,254 @@
+/**
+ * Repositories after builds, through the run workflow on the real dev server with real git,
+ * rpmbuild and createrepo_c: hashed repositories, `current` and `consistent`, and post-build
+ * serialized while builds run concurrently on two workers.
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities/index.ts';
+import { WORKER_TUNING } from '../../cli/worker.ts';
+import { parseConfig, type DlrnConfig } from '../../lib/config/index.ts';
+import { openDatabase, type Database } from '../../lib/db/index.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { commitFiles, createRepo, tag } from '../../scripts/demo/git-repo.ts';
+import { demoSpec } from '../../scripts/make-demo.ts';
+import type { RunInput, RunResult } from '../../workflows/run.ts';
+import { temporalAddress, uniqueTaskQueue } from '../helpers/services.ts';
+import { connectTemporal, workflowBundle, type TemporalTestEnv } from '../helpers/temporal.ts';
+
+const exec = promisify(execFile);
+const T0 = 1_735_689_600;
+const OK = '#!/bin/sh\nmkdir -p share\ncp README share/\n';
+const BROKEN = '#!/bin/sh\necho "build.sh: error: broken" >&2\nexit 1\n';
+let root: string;
+let env: TemporalTestEnv;
+const opened: Database[] = [];
+
+test.before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'dlrnt-post-'));
+  env = await connectTemporal();
+});
+test.after.always(async () => {
+  await Promise.allSettled(opened.map((db) => db.close()));
+  await env?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+interface World {
+  config: DlrnConfig;
+  db: Database;
+  datadir: string;
+  dir: string;
+}
+
+const world = async (names: string[]): Promise<World> => {
+  const dir = await mkdtemp(join(root, 'w-'));
+  for (const [i, name] of names.entries()) {
+    const upstream = join(dir, 'upstream', name);
+    await createRepo(upstream, { README: `${name}\n`, 'build.sh': OK }, T0 + i);
+    await tag(upstream, '1.0.0');
+    const pkg = { name, requires: [], summary: name, changes: 0, component: 'base' };
+    await createRepo(
+      join(dir, 'distgit', `${name}-distgit`),
+      { [`${name}.spec`]: demoSpec(pkg) },
+      T0,
+      'rpm-master',
+    );
+  }
+  await createRepo(
+    join(dir, 'info'),
+    {
+      'rdo.yml': `package-default:\n  name: '%(project)s'\n  upstream: ${dir}/upstream/%(project)s\n  master-distgit: ${dir}/distgit/%(project)s-distgit\n  maintainers: [t@example.com]\npackages:\n${names.map((n) => `- project: ${n}\n`).join('')}`,
+    },
+    T0,
+  );
+  const datadir = join(dir, 'data');
+  const config = parseConfig(`[DEFAULT]
+datadir=${datadir}
+database_connection=sqlite:///${dir}/commits.sqlite
+pkginfo_driver=rdoinfo
+build_driver=rpmbuild
+baseurl=http://trunk.example/centos9
+reponame=delorean
+distro=rpm-master
+source=master
+maxretries=0
+[rdoinfo_driver]
+info_files=rdo.yml
+`);
+  const db = await openDatabase(config.default.databaseConnection);
+  opened.push(db);
+  return { config, db, datadir, dir };
+};
+
+/** One dlrn run, executed by `workers` worker instances polling one task queue. */
+const runBuilds = async (title: string, w: World, workers = 1, concurrency = 1): Promise<RunResult> => {
+  const taskQueue = uniqueTaskQueue(title);
+  // Each worker has a connection of its own, as separate worker processes would.
+  const connections = await Promise.all(
+    Array.from({ length: workers }, () => NativeConnection.connect({ address: temporalAddress() })),
+  );
+  const pool = await Promise.all(
+    connections.map(async (connection) =>
+      Worker.create({
+        connection,
+        taskQueue,
+        workflowBundle: await workflowBundle(),
+        activities: createActivities({ ...w, logger: createLogger({ name: 'test', level: 'error' }) }),
+        ...WORKER_TUNING,
+      }),
+    ),
+  );
+  const input: RunInput = {
+    mode: 'build',
+    driverRun: { infoRepo: join(w.dir, 'info'), cwd: w.dir, dev: false, local: false },
+    packageNames: [],
+    projectNames: [],
+    headOnly: false,
+    dev: false,
+    order: false,
+    buildEnv: [],
+    stop: false,
+    discoveryConcurrency: 4,
+    workers: concurrency,
+    maxretries: 0,
+    baseurl: w.config.default.baseurl,
+  };
+  const execute = env.client.workflow.execute<(i: RunInput) => Promise<RunResult>>('run', {
+    taskQueue,
+    workflowId: `run:${taskQueue}`,
+    args: [input],
+  });
+  // Every worker runs until the run ends, however it ends.
+  const ended = execute.then(
+    () => undefined,
+    () => undefined,
+  );
+  const running = pool.map((worker) => worker.runUntil(ended));
+  try {
+    return await execute;
+  } finally {
+    await Promise.allSettled(running);
+    await Promise.allSettled(connections.map((c) => c.close()));
+  }
+};
+
+const repoRows = async (dir: string): Promise<string[]> =>
+  (await readFile(join(dir, 'versions.csv'), 'utf8')).trim().split('\n').slice(1);
+
+const primaryPackages = async (dir: string): Promise<string[]> => {
+  const { stdout } = await exec('sh', [
+    '-c',
+    `zcat ${dir}/repodata/*-primary.xml.gz | grep -o '<location href="[^"]*"'`,
+  ]);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.replace(/^<location href="|"$/g, ''))
+    .sort();
+};
+
+test('concurrent builds on two workers never interleave post-build; every repository is complete', async (t) => {
+  const names = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot'];
+  const w = await world(names);
+  const result = await runBuilds(t.title, w, 2, 6);
+  t.deepEqual(
+    result.builds?.map((b) => b.status),
+    names.map(() => 'SUCCESS'),
+  );
+  for (const build of result.builds ?? []) {
+    const dir = join(w.datadir, build.outputDir ?? '');
+    // Complete: the metadata lists exactly the RPMs of the packages in versions.csv.
+    const listed = (await repoRows(dir)).map((r) => r.split(',')[0]).sort();
+    const inMetadata = [
+      ...new Set((await primaryPackages(dir)).map((f) => f.replace(/-1\.0\.0-.*$/, ''))),
+    ].sort();
+    t.deepEqual(inMetadata, listed, build.projectName);
+    t.true(listed.includes(build.projectName));
+  }
+  // Serialized: the locked sections of the six post-builds, on two workers, never overlap.
+  const spans = (result.builds ?? [])
+    .map((b) => b.published ?? { startedAt: 0, endedAt: 0 })
+    .sort((a, b) => a.startedAt - b.startedAt);
+  t.true(spans.every((s) => s.startedAt > 0));
+  for (let i = 1; i < spans.length; i++)
+    t.true(spans[i]!.startedAt >= spans[i - 1]!.endedAt, `post-build ${i} started after ${i - 1} ended`);
+  const lastPublished = (result.builds ?? []).reduce((a, b) =>
+    (a.published?.endedAt ?? 0) > (b.published?.endedAt ?? 0) ? a : b,
+  );
+  const current = await readlink(join(w.datadir, 'repos', 'current'));
+  t.is(
+    join(w.datadir, 'repos', current),
+    join(w.datadir, lastPublished.outputDir ?? ''),
+    'current points at the last repository published',
+  );
+  t.is(await readlink(join(w.datadir, 'repos', 'consistent')), current);
+  const votes = await w.db.models.CiVote.findAll({ where: { ciName: 'consistent' } });
+  t.is(votes.length, names.length);
+  t.true(votes.every((v) => v.getDataValue('ciVote') === true));
+});
+
+test('current moves with every success; consistent only while no package is failing', async (t) => {
+  const w = await world(['one', 'two', 'three']);
+  const first = await runBuilds(t.title, w);
+  t.deepEqual(
+    first.builds?.map((b) => b.status),
+    ['SUCCESS', 'SUCCESS', 'SUCCESS'],
+  );
+  const repos = join(w.datadir, 'repos');
+  const allGood = await readlink(join(repos, 'current'));
+  t.is(await readlink(join(repos, 'consistent')), allGood);
+  const repoFile = await readFile(join(repos, 'current', 'delorean.repo'), 'utf8');
+  t.regex(
+    repoFile,
+    /^\[delorean\]\nname=delorean-three-[0-9a-f]{40}\nbaseurl=http:\/\/trunk.example\/centos9\/[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{40}_[0-9a-f]{8}\nenabled=1\ngpgcheck=0\npriority=1\n$/,
+  );
+
+  await commitFiles(join(w.dir, 'upstream', 'two'), { 'build.sh': BROKEN }, T0 + 100);
+  const broken = await runBuilds(t.title, w);
+  t.deepEqual(
+    broken.builds?.map((b) => `${b.projectName} ${b.status}`),
+    ['two FAILED'],
+  );
+  t.is(await readlink(join(repos, 'current')), allGood, 'a failed build publishes nothing');
+
+  await commitFiles(join(w.dir, 'upstream', 'one'), { README: 'one, again\n' }, T0 + 200);
+  const other = await runBuilds(t.title, w);
+  t.deepEqual(
+    other.builds?.map((b) => `${b.projectName} ${b.status}`),
+    ['one SUCCESS'],
+  );
+  const afterOther = await readlink(join(repos, 'current'));
+  t.not(afterOther, allGood, 'current moves on');
+  t.is(await readlink(join(repos, 'consistent')), allGood, 'two is failing: consistent stays');
+  const rows = await repoRows(join(repos, afterOther));
+  t.regex(rows.find((r) => r.startsWith('two,')) ?? '', /,FAILED,/, 'versions.csv shows the failing status');
+  t.true(
+    existsSync(
+      join(
+        repos,
+        afterOther,
+        (rows.find((r) => r.startsWith('two,')) ?? '').split(',').at(-1) + '.noarch.rpm',
+      ),
+    ),
+    'the last good two is linked',
+  );
+
+  await commitFiles(join(w.dir, 'upstream', 'two'), { 'build.sh': OK }, T0 + 300);
+  const fixed = await runBuilds(t.title, w);
+  t.deepEqual(
+    fixed.builds?.map((b) => `${b.projectName} ${b.status}`),
+    ['two SUCCESS'],
+  );
+  t.is(
+    await readlink(join(repos, 'consistent')),
+    await readlink(join(repos, 'current')),
+    'fixed: consistent catches up',
+  );
+});
