@@ -19,6 +19,7 @@ import { buildSrpm } from './build/srpm.ts';
 import { prepareSources, removeWorkspace } from './build/workspace.ts';
 import { withFailures } from './failures.ts';
 import { postBuild, type PostBuildInput } from './repo/post-build.ts';
+import { generateReports, type ReportsInput } from './repo/reports.ts';
 import { inspectWorker } from './inspect-worker.ts';
 import { runProgram, type RunProgramInput } from './run-program.ts';
 import type { DriverRun } from './pkginfo/index.ts';
@@ -43,6 +44,7 @@ export type { SrpmResult } from './build/srpm.ts';
 export type { Workspace } from './build/workspace.ts';
 export type { BuildHeartbeat } from './build/process.ts';
 export type { PostBuildInput, PostBuildResult, PublishedPackage } from './repo/post-build.ts';
+export type { ReportsInput } from './repo/reports.ts';
 
 export const createActivities = (deps: ActivityDeps) =>
   withFailures({
@@ -61,6 +63,7 @@ export const createActivities = (deps: ActivityDeps) =>
     recordResult: (input: RecordInput) => recordResult(deps, input),
     removeWorkspace: (job: BuildJob) => removeWorkspace(deps, job),
     postBuild: (input: PostBuildInput) => postBuild(deps, input),
+    generateReports: (input: ReportsInput) => generateReports(deps, input),
   });
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -203,6 +203,16 @@ const buildQueue = async (
               : String(err);
           failed = failed || input.stop;
         } finally {
+          // DLRN regenerates its reports after every build, with the run's remaining queue;
+          // a report that cannot be written does not change the build's result.
+          await generateReports({
+            upstreams: Object.fromEntries(
+              packages.map((p) => [p.name, Array.isArray(p.upstream) ? (p.upstream[0] ?? '') : p.upstream]),
+            ),
+            pending: queue,
+            headOnly: input.headOnly,
+            now: Math.floor(Date.now() / 1000),
+          }).catch(() => undefined);
           running--;
           busy.delete(commit.projectName);
         }
@@ -211,6 +221,11 @@ const buildQueue = async (
   }
   await Promise.all(pending);
 };
+
+const { generateReports } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
+});
 
 const { listPackages, discoverCommits, writeSkiplist, orderBuilds, packageStatus, recheckPackages } =
   proxyActivities<Activities>({
