@@ -18,6 +18,8 @@ import { recordResult, type RecordInput } from './build/record.ts';
 import { buildSrpm } from './build/srpm.ts';
 import { prepareSources, removeWorkspace } from './build/workspace.ts';
 import { withFailures } from './failures.ts';
+import { sendFailureMail, type FailureMailInput } from './notify/mail.ts';
+import { rsyncBuild, type RsyncInput } from './notify/rsync.ts';
 import { postBuild, type PostBuildInput } from './repo/post-build.ts';
 import { generateReports, type ReportsInput } from './repo/reports.ts';
 import { inspectWorker } from './inspect-worker.ts';
@@ -45,6 +47,8 @@ export type { Workspace } from './build/workspace.ts';
 export type { BuildHeartbeat } from './build/process.ts';
 export type { PostBuildInput, PostBuildResult, PublishedPackage } from './repo/post-build.ts';
 export type { ReportsInput } from './repo/reports.ts';
+export type { FailureMailInput, FailureMailResult } from './notify/mail.ts';
+export type { RsyncInput, RsyncResult } from './notify/rsync.ts';
 
 export const createActivities = (deps: ActivityDeps) =>
   withFailures({
@@ -64,6 +68,8 @@ export const createActivities = (deps: ActivityDeps) =>
     removeWorkspace: (job: BuildJob) => removeWorkspace(deps, job),
     postBuild: (input: PostBuildInput) => postBuild(deps, input),
     generateReports: (input: ReportsInput) => generateReports(deps, input),
+    sendFailureMail: (input: FailureMailInput) => sendFailureMail(deps, input),
+    rsyncBuild: (input: RsyncInput) => rsyncBuild(deps, input),
   });
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -140,6 +140,19 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
       ...(input.packages ? { packages: input.packages } : {}),
     });
   }
+  const synced = await bookkeeping.rsyncBuild({ job: built, commitId: id, succeeded: status === 'SUCCESS' });
+  if (synced.error && status === 'SUCCESS') {
+    // DLRN records a build whose repository could not be copied as FAILED.
+    status = 'FAILED';
+    notes = synced.error;
+  }
+  if (status === 'FAILED') {
+    // Telling the maintainers must not change the build's result: a mail that cannot be sent
+    // after its retries is dropped.
+    await bookkeeping
+      .sendFailureMail({ job: built, notes, now: Math.floor(Date.now() / 1000) })
+      .catch(() => undefined);
+  }
   upsertSearchAttributes([{ key: keys.status, value: status }]);
   return {
     commitId: id,

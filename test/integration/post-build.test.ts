@@ -47,7 +47,7 @@ interface World {
   dir: string;
 }
 
-const world = async (names: string[]): Promise<World> => {
+const world = async (names: string[], extraIni = ''): Promise<World> => {
   const dir = await mkdtemp(join(root, 'w-'));
   for (const [i, name] of names.entries()) {
     const upstream = join(dir, 'upstream', name);
@@ -79,6 +79,7 @@ reponame=delorean
 distro=rpm-master
 source=master
 maxretries=0
+${extraIni}
 [rdoinfo_driver]
 info_files=rdo.yml
 `);
@@ -263,4 +264,21 @@ test('current moves with every success; consistent only while no package is fail
     await readlink(join(repos, 'current')),
     'fixed: consistent catches up',
   );
+});
+
+test('each build is copied to rsyncdest with the reports, then current and consistent', async (t) => {
+  const mirror = await mkdtemp(join(root, 'mirror-'));
+  const w = await world(['solo', 'duo'], `rsyncdest=${mirror}/\nrsyncport=2222`);
+  const result = await runBuilds(t.title, w);
+  t.deepEqual(
+    result.builds?.map((b) => b.status),
+    ['SUCCESS', 'SUCCESS'],
+  );
+  for (const build of result.builds ?? []) {
+    const copied = join(mirror, (build.outputDir ?? '').replace(/^repos\//, ''));
+    t.true(existsSync(join(copied, 'repodata', 'repomd.xml')), build.projectName);
+    t.true(existsSync(join(copied, 'versions.csv')));
+  }
+  t.is(await readlink(join(mirror, 'current')), await readlink(join(w.datadir, 'repos', 'current')));
+  t.true(existsSync(join(mirror, 'report.html')), 'the reports of the first build went with the second');
 });
