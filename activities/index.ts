@@ -20,6 +20,7 @@ import { prepareSources, removeWorkspace } from './build/workspace.ts';
 import { withFailures } from './failures.ts';
 import { sendFailureMail, type FailureMailInput } from './notify/mail.ts';
 import { rsyncBuild, type RsyncInput } from './notify/rsync.ts';
+import { submitReview, type ReviewInput } from './notify/gerrit.ts';
 import { postBuild, type PostBuildInput } from './repo/post-build.ts';
 import { generateReports, type ReportsInput } from './repo/reports.ts';
 import { inspectWorker } from './inspect-worker.ts';
@@ -70,6 +71,7 @@ export const createActivities = (deps: ActivityDeps) =>
     generateReports: (input: ReportsInput) => generateReports(deps, input),
     sendFailureMail: (input: FailureMailInput) => sendFailureMail(deps, input),
     rsyncBuild: (input: RsyncInput) => rsyncBuild(deps, input),
+    submitReview: (input: ReviewInput) => submitReview(deps, input),
   });
 
 export type Activities = ReturnType<typeof createActivities>;

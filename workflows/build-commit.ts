@@ -152,6 +152,7 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
     await bookkeeping
       .sendFailureMail({ job: built, notes, now: Math.floor(Date.now() / 1000) })
       .catch(() => undefined);
+    await bookkeeping.submitReview({ job: built, commitId: id }).catch(() => undefined);
   }
   upsertSearchAttributes([{ key: keys.status, value: status }]);
   return {

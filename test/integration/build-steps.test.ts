@@ -437,3 +437,57 @@ test('koji rhpkg mode: kinit, import and commit to the distgit, new distro hash,
     ),
   );
 });
+
+test('gerrit set: a failed build opens a review on the distgit with the topic and maintainers', async (t) => {
+  const calls = join(root, 'review-calls.txt');
+  // Stand-ins for git-review and ssh (Gerrit cannot exist here): they record their arguments.
+  await writeFile(join(root, 'bin', 'git-review'), `#!/bin/sh\necho "git-review $*" >> ${calls}\n`, {
+    mode: 0o755,
+  });
+  await writeFile(join(root, 'bin', 'ssh'), `#!/bin/sh\necho "ssh $*" >> ${calls}\n`, { mode: 0o755 });
+  const spec = demoSpec(pkg('reviewed')).replace('sh build.sh', 'echo "boom" >&2; exit 1');
+  const w = await world(
+    'reviewed',
+    {
+      'reviewed.spec': spec,
+      '.gitreview': '[gerrit]\nhost=review.example.org\nport=29418\nproject=reviewed-distgit\n',
+    },
+    'build_driver=rpmbuild\ngerrit=\ngerrit_topic=demo-FTBFS',
+  );
+  const commit = await discover(t.title, w);
+  const input = buildInput(commit);
+  input.job.pkg = {
+    ...input.job.pkg,
+    upstream: `${w.dir}/upstream/reviewed`,
+    maintainers: ['t@example.com'],
+  };
+  const { result } = await executeWorkflow<BuildCommitResult>(
+    env,
+    t.title,
+    w,
+    'buildCommit',
+    [input],
+    buildWorkflowId(commit),
+  );
+  t.is(result.status, 'FAILED');
+  const distgit = join(w.datadir, 'reviewed_distro');
+  const short = commit.commitHash.slice(0, 7);
+  const { stdout: branch } = await exec('git', ['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: distgit });
+  t.is(branch.trim(), `branch-${short}`);
+  const { stdout: message } = await exec('git', ['log', '-1', '--format=%B'], { cwd: distgit });
+  t.regex(message, new RegExp(`^reviewed: failed to build ${short}\\n`));
+  t.regex(
+    await readFile(join(distgit, 'reviewed.spec'), 'utf8'),
+    new RegExp(`# REMOVEME: error caused by commit ${w.dir}/upstream/reviewed${commit.commitHash}\\n$`),
+  );
+  const lines = (await readFile(calls, 'utf8')).trim().split('\n');
+  t.is(lines[0], 'git-review -t demo-FTBFS');
+  t.regex(
+    lines[1] ?? '',
+    /^ssh -p 29418 review.example.org gerrit set-reviewers -a t@example.com [0-9a-f]{40}$/,
+  );
+  t.regex(
+    await readFile(join(w.datadir, result.outputDir, 'review.log'), 'utf8'),
+    /^\+ .*submit_review\.sh reviewed /,
+  );
+});
