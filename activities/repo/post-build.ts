@@ -15,8 +15,8 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative } from 'node:path';
+import { mkdir, readlink, symlink, writeFile } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { Context } from '@temporalio/activity';
 import lockfile from 'proper-lockfile';
@@ -26,6 +26,10 @@ import { outputDirOf, type BuildJob } from '../../lib/domain/build.ts';
 import { ToolError } from '../../lib/domain/errors.ts';
 import type { CommitAttributes } from '../../lib/db/index.ts';
 import type { ActivityDeps } from '../deps.ts';
+import { aggregateRepoFiles } from './aggregate.ts';
+import { switchLink, VERSIONS_HEADER } from './links.ts';
+
+export { switchLink, VERSIONS_HEADER } from './links.ts';
 
 const run = promisify(execFile);
 
@@ -58,13 +62,12 @@ export interface PostBuildResult {
   /** Milliseconds spent waiting for the post-build lock, and inside it. */
   waitedMs: number;
   tookMs: number;
+  /** Component mode: the md5 of the aggregated current repository. */
+  aggregateHash?: string;
   /** When the locked section began and ended (epoch ms): post-builds never overlap. */
   startedAt: number;
   endedAt: number;
 }
-
-export const VERSIONS_HEADER =
-  'Project,Source Repo,Source Sha,Dist Repo,Dist Sha,Status,Last Success Timestamp,Component,Extended Sha,Pkg NVR';
 
 /** Python's str(): None for null. */
 const py = (value: string | number | null | undefined): string =>
@@ -73,14 +76,6 @@ const py = (value: string | number | null | undefined): string =>
 const nvrOf = (artifacts: string | null): string => {
   const srpm = (artifacts ?? '').split(',').find((a) => a.endsWith('.src.rpm'));
   return srpm ? basename(srpm).replace(/\.src\.rpm$/, '') : '';
-};
-
-/** Points `link` at `target` (relative), through `<link>_` renamed over the old link: never a gap. */
-export const switchLink = async (link: string, target: string): Promise<void> => {
-  const temp = `${link}_`;
-  await rm(temp, { force: true });
-  await symlink(relative(dirname(link), target), temp);
-  await rename(temp, link);
 };
 
 type Row = Pick<
@@ -244,10 +239,26 @@ export const postBuild = async (deps: ActivityDeps, input: PostBuildInput): Prom
     }
 
     const consistent = failures === 0;
-    const linksDir = useComponents && me.component ? join(reposDir, 'component', me.component) : reposDir;
+    const componentMode = useComponents && Boolean(me.component);
+    const linksDir = componentMode ? join(reposDir, 'component', me.component ?? '') : reposDir;
     await mkdir(linksDir, { recursive: true });
     await switchLink(join(linksDir, 'current'), dir);
     if (consistent) await switchLink(join(linksDir, 'consistent'), dir);
+    let aggregateHash: string | undefined;
+    if (componentMode) {
+      // The top-level current and consistent are directories of aggregates in component mode.
+      const known = await deps.db.models.Commit.findAll({
+        attributes: ['component'],
+        where: { component: { [Op.ne]: null } },
+        group: ['component'],
+      });
+      const fromPackages = new Set(packages.map((p) => p.component).filter((c): c is string => Boolean(c)));
+      const components = known
+        .map((c) => c.getDataValue('component') ?? '')
+        .filter((c) => c && (input.packages ? fromPackages.has(c) : true));
+      aggregateHash = await aggregateRepoFiles(config, 'current', components);
+      if (consistent) await aggregateRepoFiles(config, 'consistent', components);
+    }
     if (consistent && !input.dev) {
       await deps.db.models.CiVote.create({
         commitId: input.commitId,
@@ -262,7 +273,15 @@ export const postBuild = async (deps: ActivityDeps, input: PostBuildInput): Prom
       });
     }
     const endedAt = Date.now();
-    return { failures, consistent, linked, tookMs: endedAt - started, startedAt: started, endedAt };
+    return {
+      failures,
+      consistent,
+      linked,
+      tookMs: endedAt - started,
+      startedAt: started,
+      endedAt,
+      ...(aggregateHash ? { aggregateHash } : {}),
+    };
   });
   return { ...value, waitedMs };
 };

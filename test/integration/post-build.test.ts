@@ -5,6 +5,7 @@
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,7 +48,11 @@ interface World {
   dir: string;
 }
 
-const world = async (names: string[], extraIni = ''): Promise<World> => {
+const world = async (
+  names: string[],
+  extraIni = '',
+  components: Record<string, string> = {},
+): Promise<World> => {
   const dir = await mkdtemp(join(root, 'w-'));
   for (const [i, name] of names.entries()) {
     const upstream = join(dir, 'upstream', name);
@@ -64,7 +69,7 @@ const world = async (names: string[], extraIni = ''): Promise<World> => {
   await createRepo(
     join(dir, 'info'),
     {
-      'rdo.yml': `package-default:\n  name: '%(project)s'\n  upstream: ${dir}/upstream/%(project)s\n  master-distgit: ${dir}/distgit/%(project)s-distgit\n  maintainers: [t@example.com]\npackages:\n${names.map((n) => `- project: ${n}\n`).join('')}`,
+      'rdo.yml': `package-default:\n  name: '%(project)s'\n  upstream: ${dir}/upstream/%(project)s\n  master-distgit: ${dir}/distgit/%(project)s-distgit\n  maintainers: [t@example.com]\npackages:\n${names.map((n) => `- project: ${n}\n${components[n] ? `  component: ${components[n]}\n` : ''}`).join('')}`,
     },
     T0,
   );
@@ -281,4 +286,41 @@ test('each build is copied to rsyncdest with the reports, then current and consi
   }
   t.is(await readlink(join(mirror, 'current')), await readlink(join(w.datadir, 'repos', 'current')));
   t.true(existsSync(join(mirror, 'report.html')), 'the reports of the first build went with the second');
+});
+
+test('component mode: per-component current, and a top-level aggregate named by its md5', async (t) => {
+  const components = { ca: 'core', cb: 'core', cc: 'client' };
+  const w = await world(['ca', 'cb', 'cc'], 'use_components=true', components);
+  const result = await runBuilds(t.title, w);
+  t.deepEqual(
+    result.builds?.map((b) => b.status),
+    ['SUCCESS', 'SUCCESS', 'SUCCESS'],
+  );
+  const repos = join(w.datadir, 'repos');
+  for (const build of result.builds ?? [])
+    t.regex(build.outputDir ?? '', new RegExp(`^repos/component/${components[build.projectName as 'ca']}/`));
+  const core = await readlink(join(repos, 'component', 'core', 'current'));
+  const client = await readlink(join(repos, 'component', 'client', 'current'));
+  t.regex(core, /^[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{40}_[0-9a-f]{8}$/);
+  const coreRepo = await readFile(join(repos, 'component', 'core', 'current', 'delorean.repo'), 'utf8');
+  t.regex(coreRepo, /^\[delorean-component-core\]\nname=delorean-cb-/);
+  const clientRepo = await readFile(join(repos, 'component', 'client', 'current', 'delorean.repo'), 'utf8');
+  const aggregate = await readFile(join(repos, 'current', 'delorean.repo'), 'utf8');
+  t.is(aggregate, `${clientRepo}\n${coreRepo}\n`, 'components in sorted order');
+  const md5 = createHash('md5').update(aggregate).digest('hex');
+  t.is(await readFile(join(repos, 'current', 'delorean.repo.md5'), 'utf8'), md5);
+  t.is(
+    await readlink(join(repos, 'current', 'delorean.repo')),
+    `${md5.slice(0, 2)}/${md5.slice(2, 4)}/${md5}/delorean.repo`,
+  );
+  const csv = (await readFile(join(repos, 'current', 'versions.csv'), 'utf8')).trim().split('\n');
+  t.deepEqual(
+    csv
+      .slice(1)
+      .map((l) => l.split(',')[0])
+      .sort(),
+    ['ca', 'cb', 'cc'],
+  );
+  t.truthy(client);
+  t.true(existsSync(join(repos, 'consistent', 'delorean.repo')));
 });
