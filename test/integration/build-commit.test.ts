@@ -214,6 +214,9 @@ test('a spec that does not parse is recorded FAILED with the rpmbuild error and 
     preprocess: 1,
     buildSrpm: 1,
     recordResult: 1,
+    rsyncBuild: 1,
+    sendFailureMail: 1,
+    submitReview: 1,
   });
   const dir = join(w.datadir, result.outputDir);
   t.is(await readFile(join(dir, 'notes.log'), 'utf8'), result.notes);
