@@ -289,7 +289,8 @@ export async function run(input: RunInput): Promise<RunResult> {
       workflowId: buildWorkflowId(c),
       status: 'QUEUED',
     }));
-    await buildQueue(input, planned.queue, selected, progress.builds);
+    // Every package of the driver, not only the selected ones: post-build lists them all, as DLRN.
+    await buildQueue(input, planned.queue, all, progress.builds);
     progress.phase = 'done';
     return { ...planned, builds: progress.builds };
   }

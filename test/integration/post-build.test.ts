@@ -94,7 +94,13 @@ info_files=rdo.yml
 };
 
 /** One dlrn run, executed by `workers` worker instances polling one task queue. */
-const runBuilds = async (title: string, w: World, workers = 1, concurrency = 1): Promise<RunResult> => {
+const runBuilds = async (
+  title: string,
+  w: World,
+  workers = 1,
+  concurrency = 1,
+  packageNames: string[] = [],
+): Promise<RunResult> => {
   const taskQueue = uniqueTaskQueue(title);
   // Each worker has a connection of its own, as separate worker processes would.
   const connections = await Promise.all(
@@ -114,7 +120,7 @@ const runBuilds = async (title: string, w: World, workers = 1, concurrency = 1):
   const input: RunInput = {
     mode: 'build',
     driverRun: { infoRepo: join(w.dir, 'info'), cwd: w.dir, dev: false, local: false },
-    packageNames: [],
+    packageNames,
     projectNames: [],
     headOnly: false,
     dev: false,
@@ -246,6 +252,11 @@ test('current moves with every success; consistent only while no package is fail
   t.not(afterOther, allGood, 'current moves on');
   t.is(await readlink(join(repos, 'consistent')), allGood, 'two is failing: consistent stays');
   const rows = await repoRows(join(repos, afterOther));
+  t.deepEqual(
+    rows.map((r) => r.split(',')[0]),
+    ['one', 'two', 'three'],
+    '--package-name still publishes every package',
+  );
   t.regex(rows.find((r) => r.startsWith('two,')) ?? '', /,FAILED,/, 'versions.csv shows the failing status');
   t.true(
     existsSync(
