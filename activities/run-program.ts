@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { log } from '@temporalio/activity';
 import type { CommitCandidate } from '../lib/domain/packages.ts';
 import { commitDir } from '../lib/domain/repo-layout.ts';
+import { withBuildEnv } from './build-env.ts';
 import type { ActivityDeps } from './deps.ts';
 
 export interface RunProgramInput {
@@ -35,11 +36,7 @@ export const runProgram = async (deps: ActivityDeps, input: RunProgramInput): Pr
     deps.config.default.baseurl ?? 'None',
     distgit,
   ];
-  const env: Record<string, string> = { ...(process.env as Record<string, string>) };
-  for (const item of input.buildEnv) {
-    const at = item.indexOf('=');
-    if (at > 0) env[item.slice(0, at)] = item.slice(at + 1);
-  }
+  const env = withBuildEnv(input.buildEnv);
   log.info('running program', { program: input.program, args });
   return new Promise((resolve) => {
     let output = '';

@@ -11,6 +11,7 @@ import type { DlrnConfig } from '../../lib/config/index.ts';
 import { LogFile, outputDirOf, type BuildJob } from '../../lib/domain/build.ts';
 import { BuildFailedError, ToolError } from '../../lib/domain/errors.ts';
 import type { CommitCandidate } from '../../lib/domain/packages.ts';
+import { withBuildEnv } from '../build-env.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { runLogged } from './process.ts';
 import { failOn } from './srpm.ts';
@@ -32,14 +33,7 @@ export const which = (tool: string): string => {
   throw new ToolError(`${tool} is not installed on this worker (not on PATH)`);
 };
 
-const buildEnv = (job: BuildJob): Record<string, string> => {
-  const env = { ...(process.env as Record<string, string>) };
-  for (const item of job.buildEnv) {
-    const at = item.indexOf('=');
-    if (at > 0) env[item.slice(0, at)] = item.slice(at + 1);
-  }
-  return env;
-};
+const buildEnv = (job: BuildJob): Record<string, string> => withBuildEnv(job.buildEnv);
 
 /** DLRN runs koji and copr with nothing but this in the environment. */
 const KOJI_ENV = { PATH: '/usr/bin/' };
@@ -136,12 +130,12 @@ export const writeMockConfig = async (config: DlrnConfig, job: BuildJob): Promis
   const text = [
     ...lines.map((l) => l.replace(/(config_opts\['root'\]\s*=\s*'[^']*)'/, "$1-1'")),
     ...extra,
-    closing === '"""' ? '"""' : `${closing}`,
+    closing,
   ].join('\n');
   const file = join(d.datadir, 'dlrn-1.cfg');
-  const current_ = existsSync(file) ? await readFile(file, 'utf8') : undefined;
+  const previous = existsSync(file) ? await readFile(file, 'utf8') : undefined;
   // Rewritten only when it changes, which keeps mock's cache.
-  if (current_ !== `${text}\n`) await writeFile(file, `${text}\n`);
+  if (previous !== `${text}\n`) await writeFile(file, `${text}\n`);
   return file;
 };
 

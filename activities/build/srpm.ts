@@ -20,6 +20,7 @@ import {
   splitVersion,
   versionOfTag,
 } from '../../lib/domain/versions.ts';
+import { withBuildEnv } from '../build-env.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { runLogged, type RunOutcome } from './process.ts';
 import { workspaceOf, type Workspace } from './workspace.ts';
@@ -149,11 +150,7 @@ export const buildSrpm = async (deps: ActivityDeps, job: BuildJob): Promise<Srpm
   const { config } = deps;
   const ws = workspaceOf(deps, job);
   const log = join(ws.outputDir, LogFile.rpmbuild);
-  const env = { ...(process.env as Record<string, string>) };
-  for (const item of job.buildEnv) {
-    const at = item.indexOf('=');
-    if (at > 0) env[item.slice(0, at)] = item.slice(at + 1);
-  }
+  const env = withBuildEnv(job.buildEnv);
   const top = join(ws.root, 'top');
   const sources = join(top, 'SOURCES');
   const specs = join(top, 'SPECS');

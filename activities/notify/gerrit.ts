@@ -7,6 +7,7 @@ import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Op } from 'sequelize';
 import { outputDirOf, type BuildJob } from '../../lib/domain/build.ts';
+import { withBuildEnv } from '../build-env.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { runLogged } from '../build/process.ts';
 import { commitUrl } from '../repo/reports.ts';
@@ -37,18 +38,14 @@ export const submitReview = async (
   const url = commitUrl(upstream, '') ?? '';
   const out = join(d.datadir, outputDirOf(job));
   const logUrl = `${(d.baseurl ?? '').replace(/\/$/, '')}/${outputDirOf(job).replace(/^repos\//, '')}`;
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
+  // DLRN: env [build-env...] GERRIT_*=... submit_review.sh
+  const env = withBuildEnv(job.buildEnv, {
     GERRIT_URL: `${url}${job.commit.commitHash}`,
     GERRIT_LOG: logUrl,
     GERRIT_MAINTAINERS: job.pkg.maintainers.join(','),
     GERRIT_TOPIC: d.gerritTopic,
     DLRN_SOURCE_COMMIT: job.commit.commitHash,
-  };
-  for (const item of job.buildEnv) {
-    const at = item.indexOf('=');
-    if (at > 0) env[item.slice(0, at)] = item.slice(at + 1);
-  }
+  });
   const distgit = await realpath(join(d.datadir, `${job.commit.projectName}_distro`)).catch(
     () => job.commit.distgitDir,
   );

@@ -17,7 +17,8 @@ import type { CommitCandidate } from '../../lib/domain/packages.ts';
 import { commitFiles, createRepo, tag } from '../../scripts/demo/git-repo.ts';
 import { demoSpec } from '../../scripts/make-demo.ts';
 import type { BuildCommitInput, BuildCommitResult } from '../../workflows/build-commit.ts';
-import type { RunInput, RunResult } from '../../workflows/run.ts';
+import type { RunResult } from '../../workflows/run.ts';
+import { runInput } from '../helpers/run-input.ts';
 import { connectTemporal, executeWorkflow, type TemporalTestEnv } from '../helpers/temporal.ts';
 
 const exec = promisify(execFile);
@@ -88,18 +89,7 @@ info_files=rdo.yml
 };
 
 const discover = async (title: string, w: World): Promise<CommitCandidate> => {
-  const input: RunInput = {
-    mode: 'plan',
-    driverRun: { infoRepo: join(w.dir, 'info'), cwd: w.dir, dev: false, local: false },
-    packageNames: [],
-    projectNames: [],
-    headOnly: false,
-    dev: false,
-    order: false,
-    buildEnv: [],
-    stop: false,
-    discoveryConcurrency: 1,
-  };
+  const input = runInput({ infoRepo: join(w.dir, 'info'), cwd: w.dir, dev: false, local: false });
   const { result } = await executeWorkflow<RunResult>(env, title, w, 'run', [input]);
   const [commit] = result.queue;
   if (!commit) throw new Error('nothing discovered');

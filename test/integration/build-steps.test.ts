@@ -22,7 +22,8 @@ import { createLogger } from '../../lib/logger.ts';
 import { createRepo, tag } from '../../scripts/demo/git-repo.ts';
 import { demoSpec } from '../../scripts/make-demo.ts';
 import type { BuildCommitInput, BuildCommitResult } from '../../workflows/build-commit.ts';
-import type { RunInput, RunResult } from '../../workflows/run.ts';
+import type { RunResult } from '../../workflows/run.ts';
+import { runInput } from '../helpers/run-input.ts';
 import { uniqueTaskQueue } from '../helpers/services.ts';
 import {
   connectTemporal,
@@ -94,18 +95,7 @@ info_files=rdo.yml
 };
 
 const discover = async (title: string, w: World): Promise<CommitCandidate> => {
-  const input: RunInput = {
-    mode: 'plan',
-    driverRun: { infoRepo: join(w.dir, 'info'), cwd: w.dir, dev: false, local: false },
-    packageNames: [],
-    projectNames: [],
-    headOnly: false,
-    dev: false,
-    order: false,
-    buildEnv: [],
-    stop: false,
-    discoveryConcurrency: 1,
-  };
+  const input = runInput({ infoRepo: join(w.dir, 'info'), cwd: w.dir, dev: false, local: false });
   const [commit] = (await executeWorkflow<RunResult>(env, title, w, 'run', [input])).result.queue;
   if (!commit) throw new Error('nothing discovered');
   return commit;

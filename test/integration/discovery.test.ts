@@ -14,6 +14,7 @@ import { parseConfig, type DlrnConfig } from '../../lib/config/index.ts';
 import { openDatabase, type Database } from '../../lib/db/index.ts';
 import type { CommitCandidate } from '../../lib/domain/packages.ts';
 import type { RunInput, RunResult } from '../../workflows/run.ts';
+import { runInput } from '../helpers/run-input.ts';
 import { checkoutNewBranch, commitFiles, createRepo, specFile } from '../../scripts/demo/git-repo.ts';
 import { connectTemporal, executeWorkflow, type TemporalTestEnv } from '../helpers/temporal.ts';
 
@@ -132,19 +133,13 @@ const plan = async (
   repos: Repos | null,
   input: Partial<RunInput> = {},
 ): Promise<RunResult> => {
-  const full: RunInput = {
-    mode: 'plan',
-    driverRun: { ...(repos ? { infoRepo: repos.info } : {}), cwd: root, dev: false, local: false },
-    packageNames: [],
-    projectNames: [],
-    headOnly: false,
-    dev: false,
-    order: false,
-    buildEnv: [],
-    stop: false,
-    discoveryConcurrency: 3,
-    ...input,
-  };
+  const full = runInput(
+    { ...(repos ? { infoRepo: repos.info } : {}), cwd: root, dev: false, local: false },
+    {
+      discoveryConcurrency: 3,
+      ...input,
+    },
+  );
   return (await executeWorkflow<RunResult>(env, title, w, 'run', [full])).result;
 };
 

@@ -20,6 +20,7 @@ import { createLogger } from '../../lib/logger.ts';
 import { commitFiles, createRepo, tag } from '../../scripts/demo/git-repo.ts';
 import { demoSpec } from '../../scripts/make-demo.ts';
 import type { RunInput, RunResult } from '../../workflows/run.ts';
+import { runInput } from '../helpers/run-input.ts';
 import { temporalAddress, uniqueTaskQueue } from '../helpers/services.ts';
 import { connectTemporal, workflowBundle, type TemporalTestEnv } from '../helpers/temporal.ts';
 
@@ -117,21 +118,17 @@ const runBuilds = async (
       }),
     ),
   );
-  const input: RunInput = {
-    mode: 'build',
-    driverRun: { infoRepo: join(w.dir, 'info'), cwd: w.dir, dev: false, local: false },
-    packageNames,
-    projectNames: [],
-    headOnly: false,
-    dev: false,
-    order: false,
-    buildEnv: [],
-    stop: false,
-    discoveryConcurrency: 4,
-    workers: concurrency,
-    maxretries: 0,
-    baseurl: w.config.default.baseurl,
-  };
+  const input = runInput(
+    { infoRepo: join(w.dir, 'info'), cwd: w.dir, dev: false, local: false },
+    {
+      mode: 'build',
+      packageNames,
+      discoveryConcurrency: 4,
+      workers: concurrency,
+      maxretries: 0,
+      baseurl: w.config.default.baseurl,
+    },
+  );
   const execute = env.client.workflow.execute<(i: RunInput) => Promise<RunResult>>('run', {
     taskQueue,
     workflowId: `run:${taskQueue}`,
