@@ -39,7 +39,19 @@ const waitFor = async (what: string, probe: () => Promise<boolean>, child: Child
   }
 };
 
+/**
+ * The dev server, unless DLRN_TEST_TEMPORAL_ADDRESS already names a Temporal to test against
+ * (scripts/temporal-cluster.sh test runs the suite on a real server on PostgreSQL that way).
+ */
 export const startTemporal = async (dir: string): Promise<Service> => {
+  const existing = process.env.DLRN_TEST_TEMPORAL_ADDRESS;
+  if (existing) {
+    return {
+      name: 'temporal (given)',
+      env: { DLRN_TEST_TEMPORAL_ADDRESS: existing },
+      stop: () => Promise.resolve(),
+    };
+  }
   const server: DevServer = await startDevServer({
     dbFile: join(dir, 'temporal.sqlite'),
     logFile: openSync(join(dir, 'temporal.log'), 'a'),
