@@ -23,6 +23,8 @@ import { rsyncBuild, type RsyncInput } from './notify/rsync.ts';
 import { submitReview, type ReviewInput } from './notify/gerrit.ts';
 import { postBuild, type PostBuildInput } from './repo/post-build.ts';
 import { generateReports, type ReportsInput } from './repo/reports.ts';
+import { applyPurgeSteps, planPurge, removeAggregates, type PurgePlanInput } from './repo/purge.ts';
+import type { PurgeAction } from '../lib/domain/purge.ts';
 import { inspectWorker } from './inspect-worker.ts';
 import { runProgram, type RunProgramInput } from './run-program.ts';
 import type { DriverRun } from './pkginfo/index.ts';
@@ -48,6 +50,7 @@ export type { Workspace } from './build/workspace.ts';
 export type { BuildHeartbeat } from './build/process.ts';
 export type { PostBuildInput, PostBuildResult, PublishedPackage } from './repo/post-build.ts';
 export type { ReportsInput } from './repo/reports.ts';
+export type { PurgePlan, PurgePlanInput, PurgeListing } from './repo/purge.ts';
 export type { FailureMailInput, FailureMailResult } from './notify/mail.ts';
 export type { RsyncInput, RsyncResult } from './notify/rsync.ts';
 
@@ -72,6 +75,9 @@ export const createActivities = (deps: ActivityDeps) =>
     sendFailureMail: (input: FailureMailInput) => sendFailureMail(deps, input),
     rsyncBuild: (input: RsyncInput) => rsyncBuild(deps, input),
     submitReview: (input: ReviewInput) => submitReview(deps, input),
+    planPurge: (input: PurgePlanInput) => planPurge(deps, input),
+    applyPurgeSteps: (input: { action: PurgeAction; ids: number[] }) => applyPurgeSteps(deps, input),
+    removeAggregates: (dirs: string[]) => removeAggregates(deps, dirs),
   });
 
 export type Activities = ReturnType<typeof createActivities>;

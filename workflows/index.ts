@@ -2,3 +2,4 @@
 export { checkWorker } from './check-worker.ts';
 export { run } from './run.ts';
 export { buildCommit } from './build-commit.ts';
+export { purge } from './purge.ts';

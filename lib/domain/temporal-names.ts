@@ -23,6 +23,9 @@ export const DEFAULT_NAMESPACE = 'default';
 export const checkWorkerId = (taskQueue: string, nonce: string): string =>
   `check-worker:${taskQueue}:${nonce}`;
 
-/** Id of one `dlrn` invocation's run workflow; `now` is epoch milliseconds. */
-export const runWorkflowId = (now: number, nonce: string): string =>
-  `run:${new Date(now).toISOString().replace(/\.\d+Z$/, 'Z')}:${nonce}`;
+/** Id of a workflow one command invocation starts; `now` is epoch milliseconds. */
+export const commandWorkflowId = (kind: 'run' | 'purge' | 'import', now: number, nonce: string): string =>
+  `${kind}:${new Date(now).toISOString().replace(/\.\d+Z$/, 'Z')}:${nonce}`;
+
+/** Id of one `dlrn` invocation's run workflow. */
+export const runWorkflowId = (now: number, nonce: string): string => commandWorkflowId('run', now, nonce);

@@ -13,7 +13,7 @@ import { PROJECT_ROOT } from '../../lib/paths.ts';
 import { openDatabase, type CommitModel } from '../../lib/db/index.ts';
 import { commitDir } from '../../lib/domain/repo-layout.ts';
 import { advanceDemo, makeDemo } from '../../scripts/make-demo.ts';
-import { temporalAddress } from '../helpers/services.ts';
+import { temporalAddress, uniqueTaskQueue } from '../helpers/services.ts';
 
 const exec = promisify(execFile);
 const dlrn = resolve(PROJECT_ROOT, 'bin', 'dlrn.js');
@@ -21,15 +21,21 @@ const dlrn = resolve(PROJECT_ROOT, 'bin', 'dlrn.js');
 let dir: string;
 let ini: string;
 let portOverride: string;
+// Its own task queue: other test files' CLI processes poll the same server.
+let queueOverride: string;
 
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dlrnt-cli-'));
   ini = await makeDemo(join(dir, 'demo'));
   portOverride = `temporal.local_port=${temporalAddress().split(':')[1] ?? ''}`;
+  queueOverride = `temporal.task_queue=${uniqueTaskQueue('dlrn-cli')}`;
 });
 test.after.always(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+/** Local mode on the harness's server, on this file's own task queue. */
+const temporalFlags = () => ['--config-override', portOverride, '--config-override', queueOverride];
 
 const commitPath = (row: CommitModel) =>
   commitDir({
@@ -88,8 +94,7 @@ test.serial(
     const { code, stdout, stderr } = await run([
       '--config-file',
       ini,
-      '--config-override',
-      portOverride,
+      ...temporalFlags(),
       '--dry-run',
       '--order',
     ]);
@@ -107,7 +112,7 @@ test.serial(
 );
 
 test.serial('--status prints the type, name and status of each package', async (t) => {
-  const { code, stdout } = await run(['--config-file', ini, '--config-override', portOverride, '--status']);
+  const { code, stdout } = await run(['--config-file', ini, ...temporalFlags(), '--status']);
   t.is(code, 0);
   t.regex(stdout, /^ {6}rpm demo-common NO_BUILD$/m);
   t.is(stdout.split('\n').filter((l) => l.endsWith(' NO_BUILD')).length, 12);
@@ -120,8 +125,7 @@ test.serial('--recheck needs a package, and names one that has no build', async 
   const none = await run([
     '--config-file',
     ini,
-    '--config-override',
-    portOverride,
+    ...temporalFlags(),
     '--recheck',
     '--package-name',
     'demo-ui',
@@ -147,18 +151,18 @@ test.serial('a bad projects.ini or flag changes nothing and says what is wrong',
 test.serial(
   'dlrn builds the demo; after new upstream commits the broken one fails and its fix builds',
   async (t) => {
-    const first = await run(['--config-file', ini, '--config-override', portOverride]);
+    const first = await run(['--config-file', ini, ...temporalFlags()]);
     t.is(first.code, 0, first.stderr);
     t.regex(first.stdout, /^Built 12 commits of 12 packages: 12 succeeded, 0 failed\.$/m);
     const db = await openDatabase(`sqlite:///${join(dir, 'demo', 'data', 'commits.sqlite')}`);
     try {
       t.is(await db.models.Commit.count({ where: { status: 'SUCCESS' } }), 12);
-      const again = await run(['--config-file', ini, '--config-override', portOverride]);
+      const again = await run(['--config-file', ini, ...temporalFlags()]);
       t.is(again.code, 0);
       t.regex(again.stdout, /Nothing new to build: 12 packages checked/);
 
       await advanceDemo(join(dir, 'demo'));
-      const second = await run(['--config-file', ini, '--config-override', portOverride]);
+      const second = await run(['--config-file', ini, ...temporalFlags()]);
       t.is(second.code, 1, 'a failed build makes the exit code 1, as in DLRN');
       t.regex(second.stdout, /^Built 6 commits of 12 packages: 5 succeeded, 1 failed\.$/m);
       t.regex(
