@@ -25,6 +25,7 @@ import { postBuild, type PostBuildInput } from './repo/post-build.ts';
 import { generateReports, type ReportsInput } from './repo/reports.ts';
 import { applyPurgeSteps, planPurge, removeAggregates, type PurgePlanInput } from './repo/purge.ts';
 import type { PurgeAction } from '../lib/domain/purge.ts';
+import { fetchRemoteCommits, prepareImport, type RemoteCommit } from './remote/import.ts';
 import { inspectWorker } from './inspect-worker.ts';
 import { runProgram, type RunProgramInput } from './run-program.ts';
 import type { DriverRun } from './pkginfo/index.ts';
@@ -51,6 +52,7 @@ export type { BuildHeartbeat } from './build/process.ts';
 export type { PostBuildInput, PostBuildResult, PublishedPackage } from './repo/post-build.ts';
 export type { ReportsInput } from './repo/reports.ts';
 export type { PurgePlan, PurgePlanInput, PurgeListing } from './repo/purge.ts';
+export type { RemoteCommit, ImportDecision } from './remote/import.ts';
 export type { FailureMailInput, FailureMailResult } from './notify/mail.ts';
 export type { RsyncInput, RsyncResult } from './notify/rsync.ts';
 
@@ -78,6 +80,8 @@ export const createActivities = (deps: ActivityDeps) =>
     planPurge: (input: PurgePlanInput) => planPurge(deps, input),
     applyPurgeSteps: (input: { action: PurgeAction; ids: number[] }) => applyPurgeSteps(deps, input),
     removeAggregates: (dirs: string[]) => removeAggregates(deps, dirs),
+    fetchRemoteCommits: (repoUrl: string) => fetchRemoteCommits(deps, repoUrl),
+    prepareImport: (input: { repoUrl: string; remote: RemoteCommit }) => prepareImport(deps, input),
   });
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -2,6 +2,8 @@
  * One place that turns an error into what a person sees and DLRN's exit code: configuration,
  * input and tool errors print their message and exit 1; anything unexpected prints its stack.
  */
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { DlrnError } from '../lib/domain/errors.ts';
 import { warn } from './output.ts';
 
@@ -15,12 +17,23 @@ export const exitCodeOf = (err: unknown): number => {
   return EXIT_FAILURE;
 };
 
+/** The application failure at the root of a failed workflow: our error, with its type. */
+const rootFailure = (err: WorkflowFailedError): ApplicationFailure | undefined => {
+  let found: ApplicationFailure | undefined;
+  for (let cause: unknown = err.cause; cause instanceof Error; cause = cause.cause) {
+    if (cause instanceof ApplicationFailure) found = cause;
+  }
+  return found;
+};
+
 /** Runs a command's main function and exits with its code, reporting errors once. */
 export const runMain = (main: () => Promise<number | void>): void => {
   main().then(
     (code) => process.exit(code ?? EXIT_OK),
     (err: unknown) => {
-      if (err instanceof DlrnError) warn(`${err.name}: ${err.message}`);
+      const failure = err instanceof WorkflowFailedError ? rootFailure(err) : undefined;
+      if (failure) warn(`${failure.type ?? 'Error'}: ${failure.message}`);
+      else if (err instanceof DlrnError) warn(`${err.name}: ${err.message}`);
       else warn(err instanceof Error ? (err.stack ?? err.message) : String(err));
       process.exit(exitCodeOf(err));
     },

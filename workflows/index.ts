@@ -3,3 +3,4 @@ export { checkWorker } from './check-worker.ts';
 export { run } from './run.ts';
 export { buildCommit } from './build-commit.ts';
 export { purge } from './purge.ts';
+export { importCommit } from './import.ts';

@@ -17,7 +17,7 @@ import type {
   RecheckResult,
 } from '../activities/index.ts';
 import { byBuildOrder, byCommitTime } from '../lib/domain/discovery.ts';
-import { buildWorkflowId, type BuildJob } from '../lib/domain/build.ts';
+import { buildWorkflowId, jobPackageOf, publishedPackagesOf, type BuildJob } from '../lib/domain/build.ts';
 import type { BuildStatusName, CommitCandidate, PackageInfo } from '../lib/domain/packages.ts';
 import { SearchAttribute } from '../lib/domain/temporal-names.ts';
 import type { buildCommit, BuildCommitResult } from './build-commit.ts';
@@ -110,13 +110,7 @@ const jobOf = (
   pkg: PackageInfo | undefined,
 ): Omit<BuildJob, 'dtBuild'> => ({
   commit,
-  pkg: {
-    name: commit.projectName,
-    upstream: pkg?.upstream ?? '',
-    masterDistgit: pkg?.masterDistgit ?? '',
-    maintainers: pkg?.maintainers ?? [],
-    ...(pkg?.versionFrom ? { versionFrom: pkg.versionFrom } : {}),
-  },
+  pkg: jobPackageOf(commit.projectName, pkg),
   buildEnv: input.buildEnv,
   bootstrap: input.order,
   verbose: input.verbose ?? false,
@@ -162,12 +156,7 @@ const buildQueue = async (
                   packages.find((p) => p.name === commit.projectName),
                 ),
                 maxretries: input.maxretries ?? 3,
-                packages: packages.map((p) => ({
-                  name: p.name,
-                  upstream: Array.isArray(p.upstream) ? (p.upstream[0] ?? '') : p.upstream,
-                  masterDistgit: p.masterDistgit,
-                  ...(p.component ? { component: p.component } : {}),
-                })),
+                packages: publishedPackagesOf(packages),
                 noRepo: input.noRepo ?? false,
                 dev: input.dev,
                 ...(input.baseurl ? { baseurl: input.baseurl } : {}),

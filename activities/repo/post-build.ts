@@ -22,7 +22,9 @@ import { Context } from '@temporalio/activity';
 import lockfile from 'proper-lockfile';
 import { Op, QueryTypes } from 'sequelize';
 import type { DlrnConfig } from '../../lib/config/index.ts';
-import { outputDirOf, type BuildJob } from '../../lib/domain/build.ts';
+import { outputDirOf, type BuildJob, type PublishedPackage } from '../../lib/domain/build.ts';
+
+export type { PublishedPackage } from '../../lib/domain/build.ts';
 import { ToolError } from '../../lib/domain/errors.ts';
 import type { CommitAttributes } from '../../lib/db/index.ts';
 import type { ActivityDeps } from '../deps.ts';
@@ -32,14 +34,6 @@ import { switchLink, VERSIONS_HEADER } from './links.ts';
 export { switchLink, VERSIONS_HEADER } from './links.ts';
 
 const run = promisify(execFile);
-
-/** A package of the run, as post-build lists it in versions.csv. */
-export interface PublishedPackage {
-  name: string;
-  upstream: string;
-  masterDistgit: string;
-  component?: string;
-}
 
 export interface PostBuildInput {
   job: BuildJob;
@@ -51,6 +45,8 @@ export interface PostBuildInput {
   noRepo: boolean;
   /** `--dev`: no `consistent` vote. */
   dev: boolean;
+  /** A remote import: `current` moves, `consistent` never does and gets no vote (as DLRN). */
+  remoteImport?: boolean;
 }
 
 export interface PostBuildResult {
@@ -238,7 +234,7 @@ export const postBuild = async (deps: ActivityDeps, input: PostBuildInput): Prom
       );
     }
 
-    const consistent = failures === 0;
+    const consistent = failures === 0 && !input.remoteImport;
     const componentMode = useComponents && Boolean(me.component);
     const linksDir = componentMode ? join(reposDir, 'component', me.component ?? '') : reposDir;
     await mkdir(linksDir, { recursive: true });

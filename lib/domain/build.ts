@@ -1,7 +1,7 @@
 /**
  * What one commit build needs, passed from the buildCommit workflow to its activities.
  */
-import type { CommitCandidate } from './packages.ts';
+import type { CommitCandidate, PackageInfo } from './packages.ts';
 import { commitDir } from './repo-layout.ts';
 
 export type BuildDriverKind = 'rpmbuild' | 'mock' | 'koji' | 'copr';
@@ -46,3 +46,29 @@ export const LogFile = {
   mock: 'mock.log',
   notes: 'notes.log',
 } as const;
+
+/** A package of the run, as post-build lists it in versions.csv. */
+export interface PublishedPackage {
+  name: string;
+  upstream: string;
+  masterDistgit: string;
+  component?: string;
+}
+
+/** The driver's packages as post-build lists them (first upstream of multi-repo packages). */
+export const publishedPackagesOf = (packages: readonly PackageInfo[]): PublishedPackage[] =>
+  packages.map((p) => ({
+    name: p.name,
+    upstream: Array.isArray(p.upstream) ? (p.upstream[0] ?? '') : p.upstream,
+    masterDistgit: p.masterDistgit,
+    ...(p.component ? { component: p.component } : {}),
+  }));
+
+/** The package keys a build job carries, from the driver's entry when it has one. */
+export const jobPackageOf = (projectName: string, pkg: PackageInfo | undefined): BuildJob['pkg'] => ({
+  name: projectName,
+  upstream: pkg?.upstream ?? '',
+  masterDistgit: pkg?.masterDistgit ?? '',
+  maintainers: pkg?.maintainers ?? [],
+  ...(pkg?.versionFrom ? { versionFrom: pkg.versionFrom } : {}),
+});
