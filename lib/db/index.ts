@@ -2,6 +2,7 @@
  * Opens DLRN's database from its SQLAlchemy URL, applies our migrations (which adopt a
  * DLRN-made database as it is), and hands back the models.
  */
+import lockfile from 'proper-lockfile';
 import { Sequelize, type Options } from 'sequelize';
 import { DatabaseError } from '../domain/errors.ts';
 import { createMigrator } from './migrations.ts';
@@ -49,13 +50,30 @@ const MIGRATION_LOCK = 'dlrnt_migrations';
 
 /**
  * Runs pending migrations while holding a database-wide lock, so processes that open a new
- * database at the same moment (a worker and the API, say) migrate it once. SQLite serializes
- * writers itself; PostgreSQL and MariaDB take an advisory lock held by a transaction.
+ * database at the same moment (a worker and the API, say) migrate it once: a lock directory for a
+ * SQLite file; an advisory lock held by a transaction on PostgreSQL and MariaDB.
  */
-const migrateExclusively = async (sequelize: Sequelize): Promise<void> => {
+const migrateExclusively = async (sequelize: Sequelize, target: DatabaseTarget): Promise<void> => {
   const dialect = sequelize.getDialect();
   if (dialect === 'sqlite') {
-    await createMigrator(sequelize).up();
+    // SQLite has no advisory lock: a lock directory beside the file keeps two processes from
+    // reading the same "pending" list and applying a migration twice.
+    const storage = target.storage;
+    if (!storage || storage === ':memory:') {
+      await createMigrator(sequelize).up();
+      return;
+    }
+    const release = await lockfile.lock(storage, {
+      realpath: false,
+      lockfilePath: `${storage}.migrate.lock`,
+      retries: { retries: 300, minTimeout: 50, maxTimeout: 1000 },
+      stale: 60_000,
+    });
+    try {
+      await createMigrator(sequelize).up();
+    } finally {
+      await release();
+    }
     return;
   }
   await sequelize.transaction(async (transaction) => {
@@ -89,7 +107,7 @@ export const openDatabase = async (
     });
   }
   try {
-    if (options.migrate !== false) await migrateExclusively(sequelize);
+    if (options.migrate !== false) await migrateExclusively(sequelize, target);
   } catch (err) {
     await sequelize.close();
     throw new DatabaseError(`cannot migrate database ${target.display}: ${(err as Error).message}`, {

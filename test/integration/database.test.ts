@@ -199,7 +199,7 @@ for (const kind of DATABASE_KINDS) {
   });
 }
 
-for (const kind of ['postgres', 'mysql'] as const) {
+for (const kind of DATABASE_KINDS) {
   test(`${kind}: processes opening a new database at once migrate it once`, async (t) => {
     const target = await newDatabase(kind);
     const dbs = await Promise.all([open(target.url), open(target.url), open(target.url)]);
