@@ -2,77 +2,37 @@
  * `dlrn`: build new commits of every package, with DLRN's flags and exit codes. Each
  * invocation is one `run` workflow.
  */
-import { Option } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import type { run as runWorkflow, RunInput, RunResult } from '../workflows/run.ts';
+import { join } from 'node:path';
+import type { run as runWorkflow, RunResult } from '../workflows/run.ts';
 import { InputError } from '../lib/domain/errors.ts';
 import { runWorkflowId } from '../lib/domain/temporal-names.ts';
 import { createLogger } from '../lib/logger.ts';
 import { openDatabase } from '../lib/db/index.ts';
-import { addConfigOptions, collect, newCommand, readConfig, VERSION } from './common.ts';
+import { addConfigOptions, newCommand, readConfig, VERSION } from './common.ts';
+import { addRunOptions, runInputFrom, type DlrnFlags } from './run-options.ts';
+import { scheduleMain } from './schedule.ts';
 import { EXIT_FAILURE, EXIT_OK, runMain } from './errors.ts';
 import { say, warn } from './output.ts';
 import { followRun } from './progress.ts';
 import { installRuntimeLogger, withTemporal, workflowUrl } from './worker.ts';
 
-interface DlrnFlags {
-  configFile: string;
-  configOverride: string[];
-  infoRepo?: string;
-  buildEnv: string[];
-  local: boolean;
-  headOnly: boolean;
-  projectName: string[];
-  packageName: string[];
-  dev: boolean;
-  logCommands: boolean;
-  usePublic: boolean;
-  order: boolean;
-  sequential: boolean;
-  status: boolean;
-  recheck: boolean;
-  forceRecheck: boolean;
-  run?: string;
-  stop: boolean;
-  verboseBuild: boolean;
-  verboseMock: boolean;
-  repo: boolean;
-  debug: boolean;
-  dryRun: boolean;
-}
-
 export const dlrnCommand = () =>
-  addConfigOptions(
-    newCommand('dlrn', 'Build RPMs of new upstream commits and publish yum repositories (DLRN-compatible).'),
+  addRunOptions(
+    addConfigOptions(
+      newCommand(
+        'dlrn',
+        'Build RPMs of new upstream commits and publish yum repositories (DLRN-compatible).',
+      ),
+    ),
   )
-    .option('--info-repo <path>', 'use a local distroinfo/rdoinfo checkout instead of cloning it')
-    .option('--build-env <VAR=VALUE>', 'variable for the build environment; repeatable', collect, [])
-    .option('--local', 'use local git checkouts as they are: clone only what is missing', false)
-    .option('--head-only', 'build only the newest commit of each package', false)
-    .option('--project-name <name>', 'build only packages of this project; repeatable', collect, [])
-    .option('--package-name <name>', 'build only this package; repeatable', collect, [])
-    .option('--dev', 'development mode: temporary database, local distgit changes kept', false)
-    .option('--log-commands', 'log the external commands run', false)
-    .option('--use-public', 'add the public current repository to the build environment', false)
-    .option('--order', 'build in dependency order computed from the spec files (implies --sequential)', false)
-    .option('--sequential', 'build one commit at a time, whatever `workers` says', false)
-    .option('--status', 'print the build status of the packages and exit', false)
-    .option('--recheck', 'rebuild the last failed commit of the named packages', false)
-    .option(
-      '--force-recheck',
-      'rebuild the last commit even if it succeeded (needs allow_force_rechecks; implies --recheck)',
-      false,
-    )
-    .option('--run <program>', 'run PROGRAM for each package head instead of building (implies --head-only)')
-    .option('--stop', 'stop at the first failed build', false)
-    .option('--verbose-build', 'show the build output as it runs', false)
-    .addOption(new Option('--verbose-mock', 'deprecated alias of --verbose-build').hideHelp().default(false))
-    .option('--no-repo', 'do not create the hashed repository (RPM links, createrepo, .repo file)')
-    .option('--dry-run', 'not in DLRN: list the commits that would be built, in build order, and exit', false)
-    .version(VERSION, '--version', 'print the version and exit');
+    .version(VERSION, '--version', 'print the version and exit')
+    .addHelpText(
+      'after',
+      '\nNot in DLRN: `dlrn schedule --help` runs dlrn from a Temporal Schedule instead of cron.',
+    );
 
 const printPlan = (result: RunResult): void => {
   for (const skipped of result.skipped) warn(`skipped ${skipped.name}: ${skipped.error}`);
@@ -120,31 +80,7 @@ const main = async (): Promise<number> => {
   }
   const db = await openDatabase(config.default.databaseConnection);
   try {
-    const input: RunInput = {
-      mode: flags.status ? 'status' : recheck ? 'recheck' : flags.dryRun ? 'plan' : 'build',
-      driverRun: {
-        ...(flags.infoRepo ? { infoRepo: resolve(flags.infoRepo) } : {}),
-        cwd: process.cwd(),
-        dev: flags.dev,
-        local: flags.local,
-      },
-      packageNames: flags.packageName,
-      projectNames: flags.projectName,
-      headOnly: flags.headOnly,
-      dev: flags.dev,
-      order: flags.order,
-      ...(flags.run ? { runProgram: flags.run } : {}),
-      buildEnv: flags.buildEnv,
-      stop: flags.stop,
-      forceRecheck: flags.forceRecheck,
-      discoveryConcurrency: 4,
-      workers: flags.sequential || flags.order ? 1 : config.default.workers,
-      maxretries: config.default.maxretries,
-      baseurl: config.default.baseurl,
-      verbose: flags.verboseBuild || flags.verboseMock,
-      usePublic: flags.usePublic,
-      noRepo: !flags.repo,
-    };
+    const input = runInputFrom(flags, config, recheck);
     const workflowId = runWorkflowId(Date.now(), randomBytes(4).toString('hex'));
     const { result, url } = await withTemporal(config, { config, db, logger }, async (client, endpoint) => {
       const handle = await client.workflow.start<typeof runWorkflow>('run', {
@@ -230,4 +166,5 @@ const main = async (): Promise<number> => {
   }
 };
 
-runMain(main);
+// `dlrn schedule ...` is ours; everything else is DLRN's command line.
+runMain(process.argv[2] === 'schedule' ? () => scheduleMain(process.argv.slice(3)) : main);

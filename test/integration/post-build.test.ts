@@ -4,13 +4,11 @@
  * serialized while builds run concurrently on two workers.
  */
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.ts';
 import { WORKER_TUNING } from '../../cli/worker.ts';
@@ -23,8 +21,8 @@ import type { RunInput, RunResult } from '../../workflows/run.ts';
 import { runInput } from '../helpers/run-input.ts';
 import { temporalAddress, uniqueTaskQueue } from '../helpers/services.ts';
 import { connectTemporal, workflowBundle, type TemporalTestEnv } from '../helpers/temporal.ts';
+import { primaryPackages, versionRows } from '../helpers/repo.ts';
 
-const exec = promisify(execFile);
 const T0 = 1_735_689_600;
 const OK = '#!/bin/sh\nmkdir -p share\ncp README share/\n';
 const BROKEN = '#!/bin/sh\necho "build.sh: error: broken" >&2\nexit 1\n';
@@ -148,21 +146,6 @@ const runBuilds = async (
   }
 };
 
-const repoRows = async (dir: string): Promise<string[]> =>
-  (await readFile(join(dir, 'versions.csv'), 'utf8')).trim().split('\n').slice(1);
-
-const primaryPackages = async (dir: string): Promise<string[]> => {
-  const { stdout } = await exec('sh', [
-    '-c',
-    `zcat ${dir}/repodata/*-primary.xml.gz | grep -o '<location href="[^"]*"'`,
-  ]);
-  return stdout
-    .trim()
-    .split('\n')
-    .map((l) => l.replace(/^<location href="|"$/g, ''))
-    .sort();
-};
-
 test('concurrent builds on two workers never interleave post-build; every repository is complete', async (t) => {
   const names = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot'];
   const w = await world(names);
@@ -174,7 +157,7 @@ test('concurrent builds on two workers never interleave post-build; every reposi
   for (const build of result.builds ?? []) {
     const dir = join(w.datadir, build.outputDir ?? '');
     // Complete: the metadata lists exactly the RPMs of the packages in versions.csv.
-    const listed = (await repoRows(dir)).map((r) => r.split(',')[0]).sort();
+    const listed = (await versionRows(dir)).map((r) => r.split(',')[0]).sort();
     const inMetadata = [
       ...new Set((await primaryPackages(dir)).map((f) => f.replace(/-1\.0\.0-.*$/, ''))),
     ].sort();
@@ -203,7 +186,7 @@ test('concurrent builds on two workers never interleave post-build; every reposi
   // by then: early ones may lack packages still building, the last one has them all.
   t.true(votes.length >= 1);
   for (const build of result.builds ?? []) {
-    const rows = await repoRows(join(w.datadir, build.outputDir ?? ''));
+    const rows = await versionRows(join(w.datadir, build.outputDir ?? ''));
     const complete = rows.length === names.length && rows.every((r) => r.split(',')[5] === 'SUCCESS');
     const commit = await w.db.models.Commit.findOne({ where: { projectName: build.projectName } });
     const votedHere = votes.some((v) => v.getDataValue('commitId') === commit?.getDataValue('id'));
@@ -248,7 +231,7 @@ test('current moves with every success; consistent only while no package is fail
   const afterOther = await readlink(join(repos, 'current'));
   t.not(afterOther, allGood, 'current moves on');
   t.is(await readlink(join(repos, 'consistent')), allGood, 'two is failing: consistent stays');
-  const rows = await repoRows(join(repos, afterOther));
+  const rows = await versionRows(join(repos, afterOther));
   t.deepEqual(
     rows.map((r) => r.split(',')[0]),
     ['one', 'two', 'three'],
