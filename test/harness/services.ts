@@ -124,7 +124,12 @@ export const startPostgres = async (dir: string): Promise<Service> => {
   return {
     name: 'postgres',
     env: { DLRN_TEST_POSTGRES_URL: `postgresql://postgres@127.0.0.1:${port}/postgres` },
-    stop: () => stopChild(child, 'SIGINT'),
+    // As root the child is runuser, which does not pass a signal on: pg_ctl stops the server.
+    stop: async () => {
+      const [stopCmd, stopArgs] = asUser(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+      await run(stopCmd, stopArgs).catch(() => undefined);
+      await stopChild(child, 'SIGINT');
+    },
   };
 };
 
