@@ -1,0 +1,69 @@
+/**
+ * `dlrn-server`: the all-in-one process for one machine. In local mode it starts the Temporal
+ * dev server with its Web UI (history in `<datadir>/temporal.sqlite`, so it survives restarts)
+ * unless one is listening, runs a worker, and keeps both up until SIGINT or SIGTERM, so a
+ * person can browse builds and Temporal Schedules made with `dlrn schedule` start runs. In
+ * cluster mode it runs a worker against the configured cluster. The DLRN API joins it when the
+ * API lands (issue 8).
+ */
+import { createLogger } from '../lib/logger.ts';
+import {
+  addConfigOptions,
+  newCommand,
+  openConfiguredDatabase,
+  readConfig,
+  VERSION,
+  type ConfigFlags,
+} from './common.ts';
+import { EXIT_OK, runMain } from './errors.ts';
+import { say } from './output.ts';
+import { connectClient, createWorker, installRuntimeLogger, resolveTemporal } from './worker.ts';
+
+interface ServerFlags extends ConfigFlags {
+  debug: boolean;
+}
+
+const main = async (): Promise<number> => {
+  const flags = addConfigOptions(
+    newCommand('dlrn-server', 'Keep Temporal (local mode), a worker and the Web UI up on this machine.'),
+  )
+    .version(VERSION, '--version')
+    .parse()
+    .opts<ServerFlags>();
+  const config = await readConfig(flags);
+  const logger = createLogger({ debug: flags.debug, name: 'dlrn-server', level: 'warn' });
+  installRuntimeLogger(logger);
+  const db = await openConfiguredDatabase(config);
+  const endpoint = await resolveTemporal(config);
+  try {
+    const worker = await createWorker(endpoint, { config, db, logger });
+    const client = await connectClient(endpoint);
+    const schedules: string[] = [];
+    for await (const s of client.schedule.list())
+      schedules.push(`${s.scheduleId}${s.state.paused ? ' (paused)' : ''}`);
+    await client.connection.close();
+    say(`dlrn-server ready: worker polling task queue "${endpoint.taskQueue}" on ${endpoint.address}`);
+    say(
+      endpoint.devServer
+        ? `  Temporal dev server started here; history in ${config.default.datadir}/temporal.sqlite`
+        : `  Temporal at ${endpoint.address} (${config.temporal.address ? 'cluster mode' : 'a dev server already running'})`,
+    );
+    if (endpoint.uiUrl)
+      say(`  Web UI        ${endpoint.uiUrl}/namespaces/${encodeURIComponent(endpoint.namespace)}/workflows`);
+    say(`  repositories  ${config.default.datadir}/repos`);
+    say(
+      `  schedules     ${schedules.length ? schedules.join(', ') : 'none (dlrn schedule create --every N)'}`,
+    );
+    say('Stop with Ctrl-C.');
+    process.once('SIGINT', () => worker.shutdown());
+    process.once('SIGTERM', () => worker.shutdown());
+    await worker.run();
+    say('dlrn-server stopped.');
+    return EXIT_OK;
+  } finally {
+    await endpoint.devServer?.stop();
+    await db.close();
+  }
+};
+
+runMain(main);
