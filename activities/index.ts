@@ -13,6 +13,7 @@ import {
   type DiscoverInput,
 } from './discovery.ts';
 import { buildRpm } from './build/drivers.ts';
+import { withCommandLog } from './build/process.ts';
 import { preprocess } from './build/preprocess.ts';
 import { recordResult, type RecordInput } from './build/record.ts';
 import { buildSrpm } from './build/srpm.ts';
@@ -66,17 +67,18 @@ export const createActivities = (deps: ActivityDeps) =>
     packageStatus: (packages: PackageInfo[]) => packageStatus(deps, packages),
     recheckPackages: (input: { names: string[]; force: boolean }) => recheckPackages(deps, input),
     runProgram: (input: RunProgramInput) => runProgram(deps, input),
-    prepareSources: (job: BuildJob) => prepareSources(deps, job),
-    preprocess: (job: BuildJob) => preprocess(deps, job),
-    buildSrpm: (job: BuildJob) => buildSrpm(deps, job),
-    buildRpm: (input: { job: BuildJob; srpm: string }) => buildRpm(deps, input),
+    prepareSources: (job: BuildJob) => withCommandLog(job, () => prepareSources(deps, job)),
+    preprocess: (job: BuildJob) => withCommandLog(job, () => preprocess(deps, job)),
+    buildSrpm: (job: BuildJob) => withCommandLog(job, () => buildSrpm(deps, job)),
+    buildRpm: (input: { job: BuildJob; srpm: string }) =>
+      withCommandLog(input.job, () => buildRpm(deps, input)),
     recordResult: (input: RecordInput) => recordResult(deps, input),
     removeWorkspace: (job: BuildJob) => removeWorkspace(deps, job),
     postBuild: (input: PostBuildInput) => postBuild(deps, input),
     generateReports: (input: ReportsInput) => generateReports(deps, input),
     sendFailureMail: (input: FailureMailInput) => sendFailureMail(deps, input),
     rsyncBuild: (input: RsyncInput) => rsyncBuild(deps, input),
-    submitReview: (input: ReviewInput) => submitReview(deps, input),
+    submitReview: (input: ReviewInput) => withCommandLog(input.job, () => submitReview(deps, input)),
     planPurge: (input: PurgePlanInput) => planPurge(deps, input),
     applyPurgeSteps: (input: { action: PurgeAction; ids: number[] }) => applyPurgeSteps(deps, input),
     removeAggregates: (dirs: string[]) => removeAggregates(deps, dirs),

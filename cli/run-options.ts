@@ -91,4 +91,5 @@ export const runInputFrom = (flags: DlrnFlags, config: DlrnConfig, recheck: bool
   verbose: flags.verboseBuild || flags.verboseMock,
   usePublic: flags.usePublic,
   noRepo: !flags.repo,
+  logCommands: flags.logCommands,
 });

@@ -57,6 +57,8 @@ export interface RunInput {
   /** `--verbose-build`, `--use-public`. */
   verbose?: boolean;
   usePublic?: boolean;
+  /** `--log-commands`. */
+  logCommands?: boolean;
 }
 
 /** One build the run started, and how it ended. */
@@ -115,6 +117,7 @@ const jobOf = (
   bootstrap: input.order,
   verbose: input.verbose ?? false,
   usePublic: (input.usePublic ?? false) || input.dev,
+  logCommands: input.logCommands ?? false,
 });
 
 /**

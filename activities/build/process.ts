@@ -4,9 +4,11 @@
  * at the heartbeat timeout), and kills the tool and all its children when the activity is
  * cancelled.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { Context } from '@temporalio/activity';
+import type { BuildJob } from '../../lib/domain/build.ts';
 
 export interface RunOptions {
   cwd: string;
@@ -43,6 +45,15 @@ const inActivity = (): Context | undefined => {
   }
 };
 
+const commandLog = new AsyncLocalStorage<{ commands: boolean }>();
+
+/**
+ * Runs one activity of a build with `--log-commands` honoured: every command runLogged starts
+ * inside it is printed on the worker's stderr (the terminal, in local mode), as DLRN prints them.
+ */
+export const withCommandLog = <T>(job: Pick<BuildJob, 'logCommands'>, work: () => Promise<T>): Promise<T> =>
+  commandLog.run({ commands: job.logCommands ?? false }, work);
+
 export const runLogged = (
   step: string,
   command: string,
@@ -52,6 +63,7 @@ export const runLogged = (
   new Promise((resolve, reject) => {
     const log = createWriteStream(options.logFile, { flags: 'a' });
     log.write(`+ ${[command, ...args].join(' ')}\n`);
+    if (commandLog.getStore()?.commands) process.stderr.write(`[${step}] ${[command, ...args].join(' ')}\n`);
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env,

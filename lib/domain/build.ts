@@ -26,6 +26,8 @@ export interface BuildJob {
   verbose: boolean;
   /** `--dev` and `--use-public`: add the public current repo to the build environment. */
   usePublic: boolean;
+  /** `--log-commands`: the worker prints each external command it runs for this build. */
+  logCommands?: boolean;
 }
 
 /** The hashed directory of the job, relative to `datadir` (`repos/ab/cd/...`). */

@@ -162,8 +162,11 @@ test.serial(
       t.regex(again.stdout, /Nothing new to build: 12 packages checked/);
 
       await advanceDemo(join(dir, 'demo'));
-      const second = await run(['--config-file', ini, ...temporalFlags()]);
+      const second = await run(['--config-file', ini, ...temporalFlags(), '--log-commands']);
       t.is(second.code, 1, 'a failed build makes the exit code 1, as in DLRN');
+      // --log-commands: each tool a build runs is printed as it starts.
+      t.regex(second.stderr, /^\[srpm\] rpmbuild .*-bs /m);
+      t.regex(second.stderr, /^\[rpm\] rpmbuild --rebuild --nodeps /m);
       t.regex(second.stdout, /^Built 6 commits of 12 packages: 5 succeeded, 1 failed\.$/m);
       t.regex(
         second.stdout,
