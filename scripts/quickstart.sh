@@ -24,13 +24,18 @@ if [ ! -f "$DEMO/.advanced" ]; then
   ./bin/dlrn.js --config-file "$DEMO/projects.ini" || true
 fi
 ./bin/dlrn.js --config-file "$DEMO/projects.ini" --status
+REPOS="$DEMO/data/repos"
 cat <<MSG
 
 Demo: $DEMO (projects.ini, upstream/, distgit/, info/).
-Built packages and logs: $DEMO/data/repos/<ab>/<cd>/<commit>_<distro>/ (rpmbuild.log, RPMs);
-database: $DEMO/data/commits.sqlite.
-The Temporal history of these runs is in $DEMO/data/temporal.sqlite. To browse it in the
-Web UI, keep a worker and the dev server running with
-  ./bin/dlrn-worker.js --config-file $DEMO/projects.ini
-and open http://127.0.0.1:8233
+Repository: $REPOS
+  current    -> $(readlink "$REPOS/current" 2>/dev/null || echo '(none)')
+  consistent -> $(readlink "$REPOS/consistent" 2>/dev/null || echo '(none)')
+  yum file:     $REPOS/current/delorean.repo
+Reports: $REPOS/report.html, $REPOS/status_report.html, $REPOS/status_report.csv, $REPOS/queue.html
+Build logs: $REPOS/<ab>/<cd>/<commit>_<distro>/rpmbuild.log; database: $DEMO/data/commits.sqlite.
+The Temporal history of these runs is in $DEMO/data/temporal.sqlite. To browse the builds in the
+Web UI, keep the dev server and a worker up with
+  ./bin/dlrn-server.js --config-file $DEMO/projects.ini
+and open http://127.0.0.1:8233 (find one package's builds with DlrnProject = "demo-agent").
 MSG
