@@ -28,10 +28,10 @@ export type { PublishedPackage } from '../../lib/domain/build.ts';
 import { ToolError } from '../../lib/domain/errors.ts';
 import type { CommitAttributes } from '../../lib/db/index.ts';
 import type { ActivityDeps } from '../deps.ts';
-import { aggregateRepoFiles } from './aggregate.ts';
-import { switchLink, VERSIONS_HEADER } from './links.ts';
+import { aggregateRepoFiles } from '../../lib/repo/aggregate.ts';
+import { switchLink, VERSIONS_HEADER } from '../../lib/repo/links.ts';
 
-export { switchLink, VERSIONS_HEADER } from './links.ts';
+export { switchLink, VERSIONS_HEADER } from '../../lib/repo/links.ts';
 
 const run = promisify(execFile);
 

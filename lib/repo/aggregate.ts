@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DlrnConfig } from '../../lib/config/index.ts';
+import type { DlrnConfig } from '../config/index.ts';
 import { switchLink, VERSIONS_HEADER } from './links.ts';
 
 /**

@@ -1,0 +1,32 @@
+/**
+ * The DLRN API on Koa: DLRN's paths, parameters, fields and status codes (dlrn-spec §7), over
+ * the same database the builders write.
+ */
+import { bodyParser } from '@koa/bodyparser';
+import Koa from 'koa';
+import { createAuthenticator } from './auth.ts';
+import type { ApiDeps, ApiState } from './context.ts';
+import { errorMiddleware, HttpError } from './errors.ts';
+import { createRouter } from './routes/index.ts';
+
+export type { ApiDeps } from './context.ts';
+
+export const createApp = (deps: ApiDeps): Koa<ApiState> => {
+  const app = new Koa<ApiState>();
+  app.proxy = true;
+  app.use(errorMiddleware(deps.logger));
+  app.use(
+    bodyParser({
+      enableTypes: ['json'],
+      // GET with a JSON body is deprecated in DLRN but accepted.
+      parsedMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      onError: () => {
+        throw new HttpError(400, 'Failed to decode JSON object');
+      },
+    }),
+  );
+  const router = createRouter(deps, createAuthenticator(deps));
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: true }));
+  return app;
+};

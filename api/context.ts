@@ -1,0 +1,19 @@
+/** What every route needs: the configuration, the database, a logger and the clock. */
+import type { DlrnConfig } from '../lib/config/index.ts';
+import type { Database } from '../lib/db/index.ts';
+import type { Logger } from '../lib/logger.ts';
+
+export interface ApiDeps {
+  config: DlrnConfig;
+  db: Database;
+  logger: Logger;
+  /** Epoch milliseconds; tests pin it. */
+  now?: () => number;
+}
+
+/** What a request carries once authenticated. */
+export interface ApiState {
+  user?: string;
+}
+
+export const nowSeconds = (deps: ApiDeps): number => (deps.now ?? Date.now)() / 1000;

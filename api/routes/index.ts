@@ -1,0 +1,19 @@
+import { Router } from '@koa/router';
+import type { Middleware } from 'koa';
+import type { ApiDeps, ApiState } from '../context.ts';
+import { buildRoutes } from './builds.ts';
+import { promotionRoutes } from './promotions.ts';
+import { voteRoutes } from './votes.ts';
+
+export interface Auth {
+  read: Middleware<ApiState>;
+  write: Middleware<ApiState>;
+}
+
+export const createRouter = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
+  const router = new Router<ApiState>();
+  buildRoutes(router, deps, auth);
+  voteRoutes(router, deps, auth);
+  promotionRoutes(router, deps, auth);
+  return router;
+};

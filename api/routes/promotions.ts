@@ -1,0 +1,158 @@
+/**
+ * Promotions: `GET /api/promotions`, `GET /api/components` and `POST /api/promote` (one link and
+ * one row; the batch is the promoteBatch saga). dlrn-spec §7.2.
+ */
+import type { Router } from '@koa/router';
+import { Op, type WhereOptions } from 'sequelize';
+import { z } from 'zod';
+import type { PromotionAttributes } from '../../lib/db/index.ts';
+import { aggregateRepoFiles } from '../../lib/repo/aggregate.ts';
+import { promotionLink, switchPromotionLink } from '../../lib/repo/promote.ts';
+import { commitsById, findCommit, NOT_FOUND, repoHash, repoUrl, requireCommit } from '../commits.ts';
+import { nowSeconds, type ApiDeps, type ApiState } from '../context.ts';
+import { HttpError } from '../errors.ts';
+import { int, parseParams, requireJson, str } from '../params.ts';
+import type { Auth } from './index.ts';
+
+const LIMIT_CAP = 100;
+
+const promotionsSchema = z
+  .object({
+    commit_hash: str.optional(),
+    distro_hash: str.optional(),
+    extended_hash: str.optional(),
+    aggregate_hash: str.optional(),
+    promote_name: str.optional(),
+    offset: int.refine((n) => n >= 0, 'offset must be greater than or equal to 0').optional(),
+    limit: int.refine((n) => n >= 0, 'limit must be greater than or equal to 0').optional(),
+    component: str.optional(),
+  })
+  .passthrough();
+
+export const promoteSchema = z
+  .object({
+    commit_hash: str.optional(),
+    distro_hash: str.optional(),
+    extended_hash: str.optional(),
+    promote_name: str,
+  })
+  .passthrough();
+
+export const promotionRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth): void => {
+  const { models } = deps.db;
+  const baseurl = deps.config.default.baseurl;
+
+  router.get('/api/promotions', auth.read, async (ctx) => {
+    const p = parseParams(ctx, promotionsSchema);
+    if (Boolean(p.commit_hash) !== Boolean(p.distro_hash))
+      throw new HttpError(400, 'Both commit_hash and distro_hash must be specified');
+    const where: WhereOptions<PromotionAttributes>[] = [];
+    if (p.commit_hash && p.distro_hash) {
+      const commit = await findCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
+      if (!commit) throw new HttpError(400, NOT_FOUND);
+      where.push({ commitId: commit.id });
+    }
+    if (p.aggregate_hash) where.push({ aggregateHash: p.aggregate_hash });
+    if (p.promote_name) where.push({ promotionName: p.promote_name });
+    if (p.component) where.push({ component: p.component });
+    // DLRN: no limit unless one is given, and never more than 100 then.
+    const limit = p.limit === undefined ? undefined : Math.min(p.limit, LIMIT_CAP);
+    if (limit === 0) {
+      ctx.body = [];
+      return;
+    }
+    const rows = (
+      await models.Promotion.findAll({
+        where: { [Op.and]: where },
+        order: [['id', 'DESC']],
+        ...(p.offset ? { offset: p.offset } : {}),
+        ...(limit === undefined ? {} : { limit }),
+      })
+    ).map((r) => r.get({ plain: true }));
+    const commits = await commitsById(
+      deps.db,
+      rows.map((r) => r.commitId),
+    );
+    ctx.body = rows.flatMap((r) => {
+      const c = commits.get(r.commitId);
+      if (!c || (c.type ?? 'rpm') !== 'rpm') return [];
+      return [
+        {
+          timestamp: r.timestamp,
+          commit_hash: c.commitHash,
+          distro_hash: c.distroHash,
+          extended_hash: c.extendedHash,
+          aggregate_hash: r.aggregateHash,
+          repo_hash: repoHash(c),
+          repo_url: repoUrl(baseurl, c),
+          promote_name: r.promotionName,
+          component: r.component,
+          user: r.user,
+        },
+      ];
+    });
+  });
+
+  router.get('/api/components', auth.read, async (ctx) => {
+    const rows = await models.Promotion.findAll({
+      attributes: ['component'],
+      where: { component: { [Op.ne]: null } },
+      group: ['component'],
+    });
+    ctx.body = {
+      components: rows
+        .map((r) => r.getDataValue('component'))
+        .filter((c): c is string => Boolean(c))
+        .sort(),
+    };
+  });
+
+  router.post('/api/promote', auth.write, async (ctx) => {
+    requireJson(ctx);
+    const p = parseParams(ctx, promoteSchema);
+    if (!p.commit_hash || !p.distro_hash)
+      throw new HttpError(400, 'Both commit_hash and distro_hash must be specified.');
+    const commit = await requireCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
+    const link = promotionLink(deps.config, commit, p.promote_name);
+    try {
+      await switchPromotionLink(link);
+    } catch (err) {
+      throw new HttpError(500, `Symlink creation failed with error: ${(err as Error).message}`);
+    }
+    let aggregateHash: string | null = null;
+    if (deps.config.default.useComponents) {
+      const components = await models.Commit.findAll({
+        attributes: ['component'],
+        where: { component: { [Op.ne]: null } },
+        group: ['component'],
+      });
+      aggregateHash = await aggregateRepoFiles(
+        deps.config,
+        p.promote_name,
+        components.map((c) => c.getDataValue('component') ?? '').filter(Boolean),
+      );
+    }
+    const timestamp = Math.trunc(nowSeconds(deps));
+    await models.Promotion.create({
+      commitId: commit.id,
+      promotionName: p.promote_name,
+      timestamp,
+      user: ctx.state.user ?? null,
+      component: commit.component,
+      aggregateHash,
+    });
+    ctx.status = 201;
+    ctx.body = {
+      commit_hash: p.commit_hash,
+      distro_hash: p.distro_hash,
+      extended_hash: commit.extendedHash,
+      repo_hash: repoHash(commit),
+      repo_url: repoUrl(baseurl, commit),
+      promote_name: p.promote_name,
+      component: commit.component,
+      timestamp,
+      user: ctx.state.user ?? null,
+      aggregate_hash: aggregateHash,
+    };
+  });
+};

@@ -1,0 +1,248 @@
+/**
+ * CI votes: `repo_status`, `agg_status`, `last_tested_repo` (GET and POST) and `report_result`,
+ * with DLRN's parameters, rules and messages (dlrn-spec §7.2).
+ */
+import type { Router } from '@koa/router';
+import { Op, type WhereOptions } from 'sequelize';
+import { z } from 'zod';
+import type { CiVoteAttributes, CommitAttributes } from '../../lib/db/index.ts';
+import { requireCommit } from '../commits.ts';
+import { nowSeconds, type ApiDeps, type ApiState } from '../context.ts';
+import { HttpError } from '../errors.ts';
+import { bool, int, parseParams, requireJson, str } from '../params.ts';
+import type { Auth } from './index.ts';
+
+const voteOf = (
+  vote: CiVoteAttributes,
+  commit: Pick<CommitAttributes, 'commitHash' | 'distroHash' | 'extendedHash'>,
+) => ({
+  timestamp: vote.timestamp,
+  commit_hash: commit.commitHash,
+  distro_hash: commit.distroHash,
+  extended_hash: commit.extendedHash,
+  job_id: vote.ciName,
+  success: Boolean(vote.ciVote),
+  in_progress: Boolean(vote.ciInProgress),
+  url: vote.ciUrl,
+  notes: vote.notes,
+  user: vote.user,
+  component: vote.component,
+});
+
+const lastTestedSchema = z
+  .object({
+    max_age: int.refine((n) => n >= 0, 'Max age parameter must be greater than or equal to 0'),
+    success: bool.optional(),
+    job_id: str.optional(),
+    sequential_mode: bool.optional(),
+    previous_job_id: str.optional(),
+    component: str.optional(),
+  })
+  .passthrough();
+
+type LastTested = z.output<typeof lastTestedSchema>;
+
+const checkLastTested = (p: LastTested): void => {
+  if (p.max_age < 0) throw new HttpError(400, 'Max age parameter must be greater than or equal to 0');
+  if (p.sequential_mode && !p.previous_job_id) throw new HttpError(400, 'Missing parameter previous_job_id');
+};
+
+/**
+ * DLRN's vote search for last_tested_repo, with its fallbacks: the job's own votes (or, in
+ * sequential mode, only the previous job's), then any vote, then any vote of the component.
+ */
+const findVote = async (deps: ApiDeps, p: LastTested): Promise<CiVoteAttributes> => {
+  const { CiVote } = deps.db.models;
+  const cutoff = p.max_age === 0 ? 0 : nowSeconds(deps) - p.max_age * 3600;
+  const newest = async (where: WhereOptions<CiVoteAttributes>) =>
+    (
+      await CiVote.findOne({
+        where,
+        order: [
+          ['timestamp', 'DESC'],
+          ['id', 'DESC'],
+        ],
+      })
+    )?.get({ plain: true });
+  const recent = { timestamp: { [Op.gt]: cutoff } };
+  const success = p.success === undefined ? {} : { ciVote: p.success };
+  const component = p.component === undefined ? {} : { component: p.component };
+  const job = p.sequential_mode ? p.previous_job_id : p.job_id;
+  let vote = await newest({
+    ...recent,
+    ciName:
+      job === undefined
+        ? { [Op.ne]: 'consistent' }
+        : { [Op.and]: [{ [Op.ne]: 'consistent' }, { [Op.eq]: job }] },
+    ...success,
+    ...component,
+  });
+  if (!vote && p.sequential_mode) throw new HttpError(400, 'No vote found');
+  if (!vote && job !== undefined) vote = await newest({ ...recent, ...success });
+  vote ??= await newest({ ...recent, ...success, ...component });
+  if (!vote) throw new HttpError(400, 'No vote found');
+  return vote;
+};
+
+const commitOfVote = async (deps: ApiDeps, vote: CiVoteAttributes): Promise<CommitAttributes> => {
+  const row = await deps.db.models.Commit.findOne({ where: { id: vote.commitId, status: 'SUCCESS' } });
+  if (!row) throw new HttpError(400, 'No vote found');
+  return row.get({ plain: true });
+};
+
+const lastTestedBody = (vote: CiVoteAttributes, commit: CommitAttributes) => ({
+  commit_hash: commit.commitHash,
+  distro_hash: commit.distroHash,
+  extended_hash: commit.extendedHash,
+  timestamp: vote.timestamp,
+  job_id: vote.ciName,
+  success: Boolean(vote.ciVote),
+  in_progress: Boolean(vote.ciInProgress),
+  user: vote.user,
+  component: vote.component,
+});
+
+const reportSchema = z
+  .object({
+    timestamp: int,
+    success: bool,
+    job_id: str,
+    url: str,
+    commit_hash: str.optional(),
+    distro_hash: str.optional(),
+    extended_hash: str.optional(),
+    aggregate_hash: str.optional(),
+    notes: str.optional(),
+  })
+  .passthrough();
+
+export const voteRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth): void => {
+  const { models } = deps.db;
+
+  router.get('/api/repo_status', auth.read, async (ctx) => {
+    const p = parseParams(
+      ctx,
+      z
+        .object({
+          commit_hash: str,
+          distro_hash: str,
+          extended_hash: str.optional(),
+          success: bool.optional(),
+        })
+        .passthrough(),
+    );
+    const commit = await requireCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
+    const votes = await models.CiVote.findAll({
+      where: { commitId: commit.id, ...(p.success === undefined ? {} : { ciVote: p.success }) },
+      order: [['id', 'ASC']],
+    });
+    ctx.body = votes.map((v) =>
+      voteOf(v.get({ plain: true }), {
+        commitHash: p.commit_hash,
+        distroHash: p.distro_hash,
+        extendedHash: commit.extendedHash,
+      }),
+    );
+  });
+
+  router.get('/api/agg_status', auth.read, async (ctx) => {
+    const p = parseParams(ctx, z.object({ aggregate_hash: str, success: bool.optional() }).passthrough());
+    const votes = await models.CiVoteAgg.findAll({
+      where: { refHash: p.aggregate_hash, ...(p.success === undefined ? {} : { ciVote: p.success }) },
+      order: [['id', 'ASC']],
+    });
+    ctx.body = votes.map((row) => {
+      const v = row.get({ plain: true });
+      return {
+        timestamp: v.timestamp,
+        aggregate_hash: v.refHash,
+        job_id: v.ciName,
+        success: Boolean(v.ciVote),
+        in_progress: Boolean(v.ciInProgress),
+        url: v.ciUrl,
+        notes: v.notes,
+        user: v.user,
+      };
+    });
+  });
+
+  router.get('/api/last_tested_repo', auth.read, async (ctx) => {
+    const p = parseParams(ctx, lastTestedSchema);
+    checkLastTested(p);
+    const vote = await findVote(deps, p);
+    ctx.body = lastTestedBody(vote, await commitOfVote(deps, vote));
+  });
+
+  router.post('/api/last_tested_repo', auth.write, async (ctx) => {
+    requireJson(ctx);
+    const p = parseParams(ctx, lastTestedSchema.extend({ reporting_job_id: str }));
+    checkLastTested(p);
+    const vote = await findVote(deps, p);
+    const commit = await commitOfVote(deps, vote);
+    const created = await models.CiVote.create({
+      commitId: commit.id,
+      ciName: p.reporting_job_id,
+      ciUrl: '',
+      ciVote: false,
+      ciInProgress: true,
+      timestamp: Math.trunc(nowSeconds(deps)),
+      notes: '',
+      user: ctx.state.user ?? null,
+      component: vote.component,
+    });
+    ctx.status = 201;
+    ctx.body = lastTestedBody(created.get({ plain: true }), commit);
+  });
+
+  router.post('/api/report_result', auth.write, async (ctx) => {
+    requireJson(ctx);
+    const p = parseParams(ctx, reportSchema);
+    // DLRN's rules, in its order and words; an empty string counts as not given.
+    if (!p.commit_hash && !p.distro_hash && !p.aggregate_hash)
+      throw new HttpError(
+        400,
+        '"Either the aggregate hash or both commit_hash and distro_hash must be provided"',
+      );
+    if (p.commit_hash && !p.distro_hash)
+      throw new HttpError(400, 'If commit_hash is provided, distro_hash must be provided too');
+    if (p.distro_hash && !p.commit_hash)
+      throw new HttpError(400, 'If distro_hash is provided, commit_hash must be provided too');
+    if (p.aggregate_hash && (p.commit_hash || p.distro_hash))
+      throw new HttpError(400, 'aggregate_hash and commit/distro_hash cannot be combined');
+    const common = {
+      ciName: p.job_id,
+      ciUrl: p.url,
+      ciVote: p.success,
+      ciInProgress: false,
+      timestamp: p.timestamp,
+      notes: p.notes ?? '',
+      user: ctx.state.user ?? null,
+    };
+    let commit: CommitAttributes | undefined;
+    let component: string | null = null;
+    if (p.aggregate_hash) {
+      const known = await models.Promotion.findOne({ where: { aggregateHash: p.aggregate_hash } });
+      if (!known) throw new HttpError(400, 'aggregate_hash not found');
+      await models.CiVoteAgg.create({ refHash: p.aggregate_hash, ...common });
+    } else {
+      commit = await requireCommit(deps.db, p.commit_hash ?? '', p.distro_hash ?? '', p.extended_hash);
+      component = commit.component;
+      await models.CiVote.create({ commitId: commit.id, component, ...common });
+    }
+    ctx.status = 201;
+    ctx.body = {
+      commit_hash: p.commit_hash ?? null,
+      distro_hash: p.distro_hash ?? null,
+      extended_hash: commit ? commit.extendedHash : null,
+      aggregate_hash: p.aggregate_hash ?? null,
+      timestamp: p.timestamp,
+      job_id: p.job_id,
+      success: p.success,
+      in_progress: false,
+      url: p.url,
+      notes: p.notes ?? '',
+      user: ctx.state.user ?? null,
+      component,
+    };
+  });
+};

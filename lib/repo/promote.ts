@@ -1,0 +1,67 @@
+/**
+ * A promotion's link (dlrn-spec §7.2, `/api/promote`): `<repos>/<name>` (or, in component mode,
+ * `<repos>/component/<c>/<name>`) pointing at the commit's hashed directory, switched atomically.
+ * Shared by the API's single promotion and the promote-batch saga's steps, which undo a switch
+ * by putting the previous target back.
+ */
+import { lstat, readlink, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { DlrnConfig } from '../config/index.ts';
+import type { CommitAttributes } from '../db/index.ts';
+import { ForbiddenError, GoneError } from '../domain/errors.ts';
+import { PURGED_FLAG } from '../domain/purge.ts';
+import { commitDir } from '../domain/repo-layout.ts';
+import { switchLink } from './links.ts';
+
+/** Names DLRN reserves for its own links. */
+export const RESERVED_NAMES = ['current', 'consistent'];
+
+export interface PromotionLink {
+  /** The directory the link lives in. */
+  base: string;
+  /** The link's path. */
+  link: string;
+  /** Where it will point (absolute). */
+  target: string;
+}
+
+/**
+ * Where promoting `commit` as `name` puts the link; refuses reserved names, names that leave
+ * the base directory, and purged commits, before anything is touched.
+ */
+export const promotionLink = (config: DlrnConfig, commit: CommitAttributes, name: string): PromotionLink => {
+  if (RESERVED_NAMES.includes(name)) throw new ForbiddenError(`Invalid promote_name ${name}`);
+  if ((commit.flags ?? 0) & PURGED_FLAG)
+    throw new GoneError('commit_hash+distro_hash+extended_hash has been purged, cannot promote it');
+  const repos = resolve(config.default.datadir, 'repos');
+  const component = config.default.useComponents ? (commit.component ?? 'None') : undefined;
+  const base = component ? join(repos, 'component', component) : repos;
+  const link = resolve(base, name);
+  if (name === '' || dirname(link) !== base) throw new ForbiddenError(`Invalid promote_name ${name}`);
+  const dir = commitDir({
+    commitHash: commit.commitHash ?? '',
+    distroHash: commit.distroHash,
+    extendedHash: commit.extendedHash,
+    component: commit.component,
+  });
+  return { base, link, target: join(repos, dir) };
+};
+
+/** Where `link` points now (as stored), or undefined when there is no link. */
+export const currentTarget = async (link: string): Promise<string | undefined> => {
+  const stat = await lstat(link).catch(() => undefined);
+  return stat?.isSymbolicLink() ? readlink(link) : undefined;
+};
+
+/** Switches the link atomically; returns the previous target, for an undo. */
+export const switchPromotionLink = async (p: PromotionLink): Promise<string | undefined> => {
+  const previous = await currentTarget(p.link);
+  await switchLink(p.link, p.target);
+  return previous;
+};
+
+/** Puts a link back as it was before a switch: at `previous`, or gone when there was none. */
+export const restorePromotionLink = async (link: string, previous: string | undefined): Promise<void> => {
+  if (previous === undefined) await rm(link, { force: true });
+  else await switchLink(link, resolve(dirname(link), previous));
+};
