@@ -3,9 +3,11 @@
  * dev server with its Web UI (history in `<datadir>/temporal.sqlite`, so it survives restarts)
  * unless one is listening, runs a worker, and keeps both up until SIGINT or SIGTERM, so a
  * person can browse builds and Temporal Schedules made with `dlrn schedule` start runs. In
- * cluster mode it runs a worker against the configured cluster. The DLRN API joins it when the
- * API lands (issue 8).
+ * cluster mode it runs a worker against the configured cluster. The DLRN API listens on
+ * `[api] listen`:`port` beside them.
  */
+import type { Server } from 'node:http';
+import { createApp } from '../api/app.ts';
 import { createLogger } from '../lib/logger.ts';
 import {
   addConfigOptions,
@@ -25,7 +27,10 @@ interface ServerFlags extends ConfigFlags {
 
 const main = async (): Promise<number> => {
   const flags = addConfigOptions(
-    newCommand('dlrn-server', 'Keep Temporal (local mode), a worker and the Web UI up on this machine.'),
+    newCommand(
+      'dlrn-server',
+      'Keep Temporal (local mode), a worker, the Web UI and the API up on this machine.',
+    ),
   )
     .version(VERSION, '--version')
     .parse()
@@ -37,6 +42,11 @@ const main = async (): Promise<number> => {
   const endpoint = await resolveTemporal(config);
   try {
     const worker = await createWorker(endpoint, { config, db, logger });
+    const { listen, port } = config.api;
+    const api: Server = await new Promise((ready, fail) => {
+      const server = createApp({ config, db, logger }).listen(port, listen, () => ready(server));
+      server.once('error', fail);
+    });
     const client = await connectClient(endpoint);
     const schedules: string[] = [];
     for await (const s of client.schedule.list())
@@ -50,6 +60,7 @@ const main = async (): Promise<number> => {
     );
     if (endpoint.uiUrl)
       say(`  Web UI        ${endpoint.uiUrl}/namespaces/${encodeURIComponent(endpoint.namespace)}/workflows`);
+    say(`  API           http://${listen}:${port}/api/`);
     say(`  repositories  ${config.default.datadir}/repos`);
     say(
       `  schedules     ${schedules.length ? schedules.join(', ') : 'none (dlrn schedule create --every N)'}`,
@@ -58,6 +69,7 @@ const main = async (): Promise<number> => {
     process.once('SIGINT', () => worker.shutdown());
     process.once('SIGTERM', () => worker.shutdown());
     await worker.run();
+    await new Promise<void>((closed) => api.close(() => closed()));
     say('dlrn-server stopped.');
     return EXIT_OK;
   } finally {

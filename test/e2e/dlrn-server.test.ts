@@ -1,6 +1,6 @@
 /**
  * `dlrn-server` as a process in local mode: it starts its own Temporal dev server (history in
- * `<datadir>/temporal.sqlite`) with the Web UI and a worker, keeps them up until SIGTERM, and
+ * `<datadir>/temporal.sqlite`) with the Web UI, a worker and the API, keeps them up until SIGTERM, and
  * what ran before a restart is still there after it.
  */
 import test from 'ava';
@@ -20,6 +20,7 @@ let demo: string;
 let flags: string[];
 let address: string;
 let uiPort: number;
+let apiPort: number;
 
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dlrnt-server-'));
@@ -27,6 +28,7 @@ test.before(async () => {
   const ini = await makeDemo(demo);
   const port = await freePort();
   uiPort = await freePort();
+  apiPort = await freePort();
   address = `127.0.0.1:${port}`;
   flags = [
     '--config-file',
@@ -35,6 +37,8 @@ test.before(async () => {
     `temporal.local_port=${port}`,
     '--config-override',
     `temporal.ui_port=${uiPort}`,
+    '--config-override',
+    `api.port=${apiPort}`,
   ];
 });
 test.after.always(async () => {
@@ -76,6 +80,8 @@ test.serial(
     t.true(existsSync(join(demo, 'data', 'temporal.sqlite')));
     const page = await fetch(`http://127.0.0.1:${uiPort}/`);
     t.is(page.status, 200);
+    const health = await fetch(`http://127.0.0.1:${apiPort}/api/health`);
+    t.deepEqual(await health.json(), { result: 'ok, no commits in DB' });
 
     // dlrn finds the server running and uses it.
     const plan = await runCli('dlrn', [...flags, '--dry-run'], { cwd: demo });
