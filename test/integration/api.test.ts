@@ -3,97 +3,19 @@
  * DLRN's test samples), on SQLite, PostgreSQL and MariaDB: each endpoint's answer and each of
  * its error codes, as dlrn-spec §7.2 gives them.
  */
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call -- the responses are JSON of many shapes, each asserted field by field */
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- the responses are JSON of many shapes, each asserted field by field */
 import test from 'ava';
-import { request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readlink, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { request } from 'node:http';
+import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createApp } from '../../api/app.ts';
-import { createUser } from '../../lib/auth/users.ts';
-import { loadConfig } from '../../lib/config/index.ts';
-import { openDatabase, type Database } from '../../lib/db/index.ts';
-import { createLogger } from '../../lib/logger.ts';
-import { createDlrnHeadDatabase, FIXTURE_ROWS } from '../fixtures/dlrn-database.ts';
-import { DATABASE_KINDS, freshDatabase, type DatabaseKind } from '../helpers/services.ts';
-
-const [PYSAML, TRIPLEO] = FIXTURE_ROWS.commits;
-const NOW = 1441901490_000;
-const AUTH = `Basic ${Buffer.from('ci:s3cret').toString('base64')}`;
-
-interface Api {
-  url: string;
-  db: Database;
-  datadir: string;
-  call(
-    method: string,
-    path: string,
-    options?: { body?: unknown; auth?: boolean; type?: string },
-  ): Promise<{ status: number; body: any; headers: Headers }>;
-}
-
-const start = async (kind: DatabaseKind, t: { teardown(fn: () => Promise<void>): void }): Promise<Api> => {
-  const dir = await mkdtemp(join(tmpdir(), 'dlrnt-api-'));
-  const target = await freshDatabase(kind);
-  const raw = await openDatabase(target.url, { migrate: false });
-  await createDlrnHeadDatabase(raw.sequelize, kind);
-  await raw.close();
-  const db = await openDatabase(target.url);
-  await createUser(db.models, 'ci', 's3cret', { rounds: 1000 });
-  const datadir = join(dir, 'data');
-  await mkdir(join(datadir, 'repos'), { recursive: true });
-  const ini = join(dir, 'projects.ini');
-  await writeFile(
-    ini,
-    `[DEFAULT]\ndatadir=${datadir}\nscriptsdir=./scripts\nbaseurl=http://trunk.example/centos9\ndistro=rpm-master\nsource=master\n` +
-      `pkginfo_driver=dlrn.drivers.local.LocalDriver\nbuild_driver=dlrn.drivers.mockdriver.MockBuildDriver\n` +
-      `database_connection=${target.url}\n`,
-  );
-  const config = await loadConfig(ini);
-  const app = createApp({ config, db, logger: createLogger({ level: 'fatal' }), now: () => NOW });
-  const server: Server = await new Promise((ready) => {
-    const s = app.listen(0, '127.0.0.1', () => ready(s));
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  t.teardown(async () => {
-    await new Promise<void>((closed) => server.close(() => closed()));
-    await db.close();
-    await target.drop();
-    await rm(dir, { recursive: true, force: true });
-  });
-  return {
-    url,
-    db,
-    datadir,
-    call: async (method, path, options = {}) => {
-      const headers: Record<string, string> = {};
-      if (options.auth) headers.Authorization = AUTH;
-      if (options.body !== undefined) headers['Content-Type'] = options.type ?? 'application/json';
-      const response = await fetch(`${url}${path}`, {
-        method,
-        headers,
-        ...(options.body === undefined
-          ? {}
-          : { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }),
-      });
-      const text = await response.text();
-      return {
-        status: response.status,
-        body: text ? JSON.parse(text) : undefined,
-        headers: response.headers,
-      };
-    },
-  };
-};
-
-const q = (params: Record<string, string | number | boolean>) =>
-  `?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
+import { FIXTURE_ROWS } from '../fixtures/dlrn-database.ts';
+import { NOW, PYSAML, q, startApi, TRIPLEO } from '../helpers/api.ts';
+import { DATABASE_KINDS } from '../helpers/services.ts';
 
 for (const kind of DATABASE_KINDS) {
   test(`${kind}: health, repo_status, last_tested_repo, report_result, promotions on a DLRN database`, async (t) => {
-    const api = await start(kind, t);
+    const api = await startApi(kind, t);
     t.deepEqual((await api.call('GET', '/api/health')).body, { result: 'ok' });
 
     const status = await api.call(
@@ -182,7 +104,7 @@ for (const kind of DATABASE_KINDS) {
 }
 
 test('sqlite: authentication: POST needs Basic credentials of a users row; GET does not', async (t) => {
-  const api = await start('sqlite', t);
+  const api = await startApi('sqlite', t);
   const none = await api.call('POST', '/api/health');
   t.is(none.status, 401);
   t.regex(none.headers.get('www-authenticate') ?? '', /^Basic realm=/);
@@ -203,7 +125,7 @@ test('sqlite: authentication: POST needs Basic credentials of a users row; GET d
 });
 
 test('sqlite: bad or missing parameters are 400s that name them, never 500s', async (t) => {
-  const api = await start('sqlite', t);
+  const api = await startApi('sqlite', t);
   const missing = await api.call('GET', `/api/repo_status${q({ commit_hash: 'abc' })}`);
   t.is(missing.status, 400);
   t.regex(missing.body.message, /Errors detected: 1 \{'distro_hash': 'field required'\}/);
@@ -259,7 +181,7 @@ test('sqlite: bad or missing parameters are 400s that name them, never 500s', as
 });
 
 test('sqlite: GET parameters may come in a JSON body (deprecated in DLRN, still accepted)', async (t) => {
-  const api = await start('sqlite', t);
+  const api = await startApi('sqlite', t);
   // fetch refuses a GET with a body; requests (dlrnapi_client's library) sends one.
   const payload = JSON.stringify({
     commit_hash: PYSAML.commit_hash,
@@ -292,7 +214,7 @@ test('sqlite: GET parameters may come in a JSON body (deprecated in DLRN, still 
 });
 
 test("sqlite: last_tested_repo follows DLRN's fallbacks and POST records an in-progress vote", async (t) => {
-  const api = await start('sqlite', t);
+  const api = await startApi('sqlite', t);
   // An unknown job falls back to any vote: the newest is the consistent one.
   t.like((await api.call('GET', `/api/last_tested_repo${q({ max_age: 0, job_id: 'other-ci' })}`)).body, {
     job_id: 'consistent',
@@ -327,7 +249,7 @@ test("sqlite: last_tested_repo follows DLRN's fallbacks and POST records an in-p
 });
 
 test('sqlite: promote refuses reserved names, paths out of the repos directory, unknown and purged commits', async (t) => {
-  const api = await start('sqlite', t);
+  const api = await startApi('sqlite', t);
   const body = (extra: object) => ({
     commit_hash: PYSAML.commit_hash,
     distro_hash: PYSAML.distro_hash,
@@ -373,7 +295,7 @@ test('sqlite: promote refuses reserved names, paths out of the repos directory, 
 });
 
 test('sqlite: promotions filters, limit and the 100-row cap; components', async (t) => {
-  const api = await start('sqlite', t);
+  const api = await startApi('sqlite', t);
   for (let i = 0; i < 120; i++) {
     await api.db.models.Promotion.create({
       commitId: PYSAML.id,
@@ -397,7 +319,7 @@ test('sqlite: promotions filters, limit and the 100-row cap; components', async 
 });
 
 test('sqlite: metrics/builds counts builds in the dates; recheck_package deletes a failed build only', async (t) => {
-  const api = await start('sqlite', t);
+  const api = await startApi('sqlite', t);
   t.deepEqual(
     (await api.call('GET', `/api/metrics/builds${q({ start_date: '2015-09-07', end_date: '2015-09-08' })}`))
       .body,
@@ -439,7 +361,7 @@ test('sqlite: metrics/builds counts builds in the dates; recheck_package deletes
 });
 
 test('sqlite: agg_status lists the votes of an aggregate hash, an empty list for an unknown one', async (t) => {
-  const api = await start('sqlite', t);
+  const api = await startApi('sqlite', t);
   const agg = FIXTURE_ROWS.civotes_agg[0];
   t.like((await api.call('GET', `/api/agg_status${q({ aggregate_hash: agg.ref_hash })}`)).body[0], {
     aggregate_hash: agg.ref_hash,

@@ -1,0 +1,93 @@
+/**
+ * The API served in process for tests: a database made by DLRN's DDL with rows like DLRN's test
+ * samples (on any engine), a user `ci` with password `s3cret`, a datadir, the clock pinned.
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment -- responses are JSON of many shapes */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '../../api/app.ts';
+import { createUser } from '../../lib/auth/users.ts';
+import { loadConfig } from '../../lib/config/index.ts';
+import { openDatabase, type Database } from '../../lib/db/index.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { createDlrnHeadDatabase, FIXTURE_ROWS } from '../fixtures/dlrn-database.ts';
+import { freshDatabase, type DatabaseKind } from './services.ts';
+
+export const [PYSAML, TRIPLEO] = FIXTURE_ROWS.commits;
+export const NOW = 1441901490_000;
+export const AUTH = `Basic ${Buffer.from('ci:s3cret').toString('base64')}`;
+
+export interface Api {
+  url: string;
+  db: Database;
+  datadir: string;
+  call(
+    method: string,
+    path: string,
+    options?: { body?: unknown; auth?: boolean; type?: string },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
+}
+
+export const startApi = async (
+  kind: DatabaseKind,
+  t: { teardown(fn: () => Promise<void>): void },
+): Promise<Api> => {
+  const dir = await mkdtemp(join(tmpdir(), 'dlrnt-api-'));
+  const target = await freshDatabase(kind);
+  const raw = await openDatabase(target.url, { migrate: false });
+  await createDlrnHeadDatabase(raw.sequelize, kind);
+  await raw.close();
+  const db = await openDatabase(target.url);
+  await createUser(db.models, 'ci', 's3cret', { rounds: 1000 });
+  const datadir = join(dir, 'data');
+  await mkdir(join(datadir, 'repos'), { recursive: true });
+  const ini = join(dir, 'projects.ini');
+  await writeFile(
+    ini,
+    `[DEFAULT]\ndatadir=${datadir}\nscriptsdir=./scripts\nbaseurl=http://trunk.example/centos9\ndistro=rpm-master\nsource=master\n` +
+      `pkginfo_driver=dlrn.drivers.local.LocalDriver\nbuild_driver=dlrn.drivers.mockdriver.MockBuildDriver\n` +
+      `database_connection=${target.url}\n`,
+  );
+  const config = await loadConfig(ini);
+  const app = createApp({ config, db, logger: createLogger({ level: 'fatal' }), now: () => NOW });
+  const server: Server = await new Promise((ready) => {
+    const s = app.listen(0, '127.0.0.1', () => ready(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  t.teardown(async () => {
+    await new Promise<void>((closed) => server.close(() => closed()));
+    await db.close();
+    await target.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    url,
+    db,
+    datadir,
+    call: async (method, path, options = {}) => {
+      const headers: Record<string, string> = {};
+      if (options.auth) headers.Authorization = AUTH;
+      if (options.body !== undefined) headers['Content-Type'] = options.type ?? 'application/json';
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers,
+        ...(options.body === undefined
+          ? {}
+          : { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }),
+      });
+      const text = await response.text();
+      return {
+        status: response.status,
+        body: text ? JSON.parse(text) : undefined,
+        headers: response.headers,
+      };
+    },
+  };
+};
+
+/** A query string. */
+export const q = (params: Record<string, string | number | boolean>) =>
+  `?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
