@@ -27,6 +27,17 @@ import { generateReports, type ReportsInput } from './repo/reports.ts';
 import { applyPurgeSteps, planPurge, removeAggregates, type PurgePlanInput } from './repo/purge.ts';
 import type { PurgeAction } from '../lib/domain/purge.ts';
 import { fetchRemoteCommits, prepareImport, type RemoteCommit } from './remote/import.ts';
+import {
+  aggregatePromotion,
+  deletePromotion,
+  recordPromotion,
+  restoreAggregate,
+  restorePromotion,
+  setPromotionAggregate,
+  switchPromotion,
+  type PromotionRow,
+} from './repo/promotions.ts';
+import type { PromotionLink } from '../lib/repo/promote.ts';
 import { inspectWorker } from './inspect-worker.ts';
 import { runProgram, type RunProgramInput } from './run-program.ts';
 import type { DriverRun } from './pkginfo/index.ts';
@@ -54,6 +65,8 @@ export type { PostBuildInput, PostBuildResult, PublishedPackage } from './repo/p
 export type { ReportsInput } from './repo/reports.ts';
 export type { PurgePlan, PurgePlanInput, PurgeListing } from './repo/purge.ts';
 export type { RemoteCommit, ImportDecision } from './remote/import.ts';
+export type { PromotionRow } from './repo/promotions.ts';
+export type { PromotionLink } from '../lib/repo/promote.ts';
 export type { FailureMailInput, FailureMailResult } from './notify/mail.ts';
 export type { RsyncInput, RsyncResult } from './notify/rsync.ts';
 
@@ -84,6 +97,13 @@ export const createActivities = (deps: ActivityDeps) =>
     removeAggregates: (dirs: string[]) => removeAggregates(deps, dirs),
     fetchRemoteCommits: (repoUrl: string) => fetchRemoteCommits(deps, repoUrl),
     prepareImport: (input: { repoUrl: string; remote: RemoteCommit }) => prepareImport(deps, input),
+    switchPromotion: (link: PromotionLink) => switchPromotion(deps, link),
+    restorePromotion: (input: { link: string; previous: string | null }) => restorePromotion(deps, input),
+    recordPromotion: (row: PromotionRow) => recordPromotion(deps, row),
+    deletePromotion: (id: number) => deletePromotion(deps, id),
+    setPromotionAggregate: (input: { id: number; hash: string }) => setPromotionAggregate(deps, input),
+    aggregatePromotion: (name: string) => aggregatePromotion(deps, name),
+    restoreAggregate: (input: { name: string; previous: (string | null)[] }) => restoreAggregate(deps, input),
   });
 
 export type Activities = ReturnType<typeof createActivities>;

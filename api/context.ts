@@ -1,4 +1,5 @@
 /** What every route needs: the configuration, the database, a logger and the clock. */
+import type { Client } from '@temporalio/client';
 import type { DlrnConfig } from '../lib/config/index.ts';
 import type { Database } from '../lib/db/index.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -9,6 +10,8 @@ export interface ApiDeps {
   logger: Logger;
   /** Epoch milliseconds; tests pin it. */
   now?: () => number;
+  /** Where the API starts workflows (promote-batch, remote import, trigger). */
+  temporal?: { client: Client; taskQueue: string };
 }
 
 /** What a request carries once authenticated. */

@@ -1,6 +1,7 @@
 /**
  * `dlrn-api`: DLRN's HTTP API on Koa, on `[api] listen`:`port` of projects.ini, over the database
- * of `database_connection`. Stops cleanly on SIGINT and SIGTERM.
+ * of `database_connection`, starting its workflows on `[temporal]`. Stops cleanly on SIGINT and
+ * SIGTERM.
  */
 import { createApp } from '../api/app.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -14,6 +15,7 @@ import {
 } from './common.ts';
 import { EXIT_OK, runMain } from './errors.ts';
 import { say } from './output.ts';
+import { connectClient, createWorker, installRuntimeLogger, resolveTemporal, stopWorker } from './worker.ts';
 
 interface ApiFlags extends ConfigFlags {
   debug: boolean;
@@ -26,20 +28,33 @@ runMain(async () => {
     .opts<ApiFlags>();
   const config = await readConfig(flags);
   const logger = createLogger({ debug: flags.debug, name: 'dlrn-api', level: 'info' });
+  installRuntimeLogger(logger);
   const db = await openConfiguredDatabase(config);
-  const app = createApp({ config, db, logger });
+  // promote-batch, remote import and trigger start workflows: in cluster mode remote workers run
+  // them; in local mode this process runs a worker too (and the dev server when none listens).
+  const endpoint = await resolveTemporal(config);
+  const client = await connectClient(endpoint);
+  const worker = config.temporal.address ? undefined : await createWorker(endpoint, { config, db, logger });
+  const working = worker?.run();
+  const app = createApp({ config, db, logger, temporal: { client, taskQueue: endpoint.taskQueue } });
   const { listen, port } = config.api;
   const server = app.listen(port, listen);
   await new Promise<void>((ready, fail) => {
     server.once('listening', ready);
     server.once('error', fail);
   });
-  say(`dlrn-api listening on http://${listen}:${port}/api/`);
+  say(
+    `dlrn-api listening on http://${listen}:${port}/api/ (Temporal ${endpoint.address}, task queue ${endpoint.taskQueue})`,
+  );
   await new Promise<void>((stop) => {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
   await new Promise<void>((closed) => server.close(() => closed()));
+  stopWorker(worker);
+  await working;
+  await client.connection.close();
+  await endpoint.devServer?.stop();
   await db.close();
   return EXIT_OK;
 });

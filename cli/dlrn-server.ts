@@ -19,7 +19,7 @@ import {
 } from './common.ts';
 import { EXIT_OK, runMain } from './errors.ts';
 import { say } from './output.ts';
-import { connectClient, createWorker, installRuntimeLogger, resolveTemporal } from './worker.ts';
+import { connectClient, createWorker, installRuntimeLogger, resolveTemporal, stopWorker } from './worker.ts';
 
 interface ServerFlags extends ConfigFlags {
   debug: boolean;
@@ -43,8 +43,14 @@ const main = async (): Promise<number> => {
   try {
     const worker = await createWorker(endpoint, { config, db, logger });
     const { listen, port } = config.api;
+    const apiClient = await connectClient(endpoint);
     const api: Server = await new Promise((ready, fail) => {
-      const server = createApp({ config, db, logger }).listen(port, listen, () => ready(server));
+      const server = createApp({
+        config,
+        db,
+        logger,
+        temporal: { client: apiClient, taskQueue: endpoint.taskQueue },
+      }).listen(port, listen, () => ready(server));
       server.once('error', fail);
     });
     const client = await connectClient(endpoint);
@@ -66,10 +72,11 @@ const main = async (): Promise<number> => {
       `  schedules     ${schedules.length ? schedules.join(', ') : 'none (dlrn schedule create --every N)'}`,
     );
     say('Stop with Ctrl-C.');
-    process.once('SIGINT', () => worker.shutdown());
-    process.once('SIGTERM', () => worker.shutdown());
+    process.once('SIGINT', () => stopWorker(worker));
+    process.once('SIGTERM', () => stopWorker(worker));
     await worker.run();
     await new Promise<void>((closed) => api.close(() => closed()));
+    await apiClient.connection.close();
     say('dlrn-server stopped.');
     return EXIT_OK;
   } finally {

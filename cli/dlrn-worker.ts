@@ -12,7 +12,14 @@ import { createLogger } from '../lib/logger.ts';
 import { addConfigOptions, newCommand, openConfiguredDatabase, readConfig, VERSION } from './common.ts';
 import { EXIT_FAILURE, EXIT_OK, runMain } from './errors.ts';
 import { say } from './output.ts';
-import { connectClient, createWorker, installRuntimeLogger, resolveTemporal, workflowUrl } from './worker.ts';
+import {
+  connectClient,
+  createWorker,
+  installRuntimeLogger,
+  resolveTemporal,
+  workflowUrl,
+  stopWorker,
+} from './worker.ts';
 
 interface WorkerFlags {
   configFile: string;
@@ -46,8 +53,8 @@ const main = async (): Promise<number> => {
     if (!flags.check) {
       say(`dlrn-worker polling task queue "${endpoint.taskQueue}" on ${endpoint.address}`);
       if (endpoint.uiUrl) say(`Temporal Web UI: ${endpoint.uiUrl}`);
-      process.once('SIGINT', () => worker.shutdown());
-      process.once('SIGTERM', () => worker.shutdown());
+      process.once('SIGINT', () => stopWorker(worker));
+      process.once('SIGTERM', () => stopWorker(worker));
       await worker.run();
       return EXIT_OK;
     }

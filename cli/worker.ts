@@ -129,3 +129,11 @@ export const workflowUrl = (
   endpoint.uiUrl
     ? `${endpoint.uiUrl}/namespaces/${encodeURIComponent(endpoint.namespace)}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}` : ''}`
     : undefined;
+
+/**
+ * Asks a worker to stop unless it already is: the SDK's runtime also shuts workers down on
+ * SIGINT and SIGTERM, and a second shutdown throws.
+ */
+export const stopWorker = (worker: Worker | undefined): void => {
+  if (worker?.getState() === 'RUNNING') worker.shutdown();
+};

@@ -4,3 +4,4 @@ export { run } from './run.ts';
 export { buildCommit } from './build-commit.ts';
 export { purge } from './purge.ts';
 export { importCommit } from './import.ts';
+export { promoteBatch } from './promote-batch.ts';

@@ -3,11 +3,14 @@
  * one row; the batch is the promoteBatch saga). dlrn-spec §7.2.
  */
 import type { Router } from '@koa/router';
+import { randomBytes } from 'node:crypto';
 import { Op, type WhereOptions } from 'sequelize';
 import { z } from 'zod';
-import type { PromotionAttributes } from '../../lib/db/index.ts';
+import type { CommitAttributes, PromotionAttributes } from '../../lib/db/index.ts';
 import { aggregateRepoFiles } from '../../lib/repo/aggregate.ts';
-import { promotionLink, switchPromotionLink } from '../../lib/repo/promote.ts';
+import { promotionLink, switchPromotionLink, type PromotionLink } from '../../lib/repo/promote.ts';
+import type { promoteBatch, PromoteBatchResult } from '../../workflows/promote-batch.ts';
+import { requireTemporal, workflowError } from '../temporal.ts';
 import { commitsById, findCommit, NOT_FOUND, repoHash, repoUrl, requireCommit } from '../commits.ts';
 import { nowSeconds, type ApiDeps, type ApiState } from '../context.ts';
 import { HttpError } from '../errors.ts';
@@ -37,6 +40,27 @@ export const promoteSchema = z
     promote_name: str,
   })
   .passthrough();
+
+/** DLRN's answer to a promotion. */
+const promotionBody = (
+  baseurl: string | null,
+  p: z.output<typeof promoteSchema>,
+  commit: CommitAttributes,
+  timestamp: number,
+  user: string | null,
+  aggregateHash: string | null,
+) => ({
+  commit_hash: p.commit_hash,
+  distro_hash: p.distro_hash,
+  extended_hash: commit.extendedHash,
+  repo_hash: repoHash(commit),
+  repo_url: repoUrl(baseurl, commit),
+  promote_name: p.promote_name,
+  component: commit.component,
+  timestamp,
+  user,
+  aggregate_hash: aggregateHash,
+});
 
 export const promotionRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth): void => {
   const { models } = deps.db;
@@ -142,17 +166,57 @@ export const promotionRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: A
       aggregateHash,
     });
     ctx.status = 201;
-    ctx.body = {
-      commit_hash: p.commit_hash,
-      distro_hash: p.distro_hash,
-      extended_hash: commit.extendedHash,
-      repo_hash: repoHash(commit),
-      repo_url: repoUrl(baseurl, commit),
-      promote_name: p.promote_name,
-      component: commit.component,
-      timestamp,
-      user: ctx.state.user ?? null,
-      aggregate_hash: aggregateHash,
-    };
+    ctx.body = promotionBody(baseurl, p, commit, timestamp, ctx.state.user ?? null, aggregateHash);
+  });
+
+  router.post('/api/promote-batch', auth.write, async (ctx) => {
+    requireJson(ctx);
+    const body = (ctx.request as { body?: unknown }).body;
+    if (!Array.isArray(body)) throw new HttpError(400, 'The body must be a JSON array of promotions');
+    if (body.length === 0) throw new HttpError(400, 'The array of promotions is empty');
+    // Every item is checked before anything is touched, as in DLRN.
+    const items: { p: z.output<typeof promoteSchema>; commit: CommitAttributes; link: PromotionLink }[] = [];
+    for (const raw of body) {
+      const p = parseParams(ctx, promoteSchema, raw as Record<string, unknown>);
+      if (!p.commit_hash || !p.distro_hash)
+        throw new HttpError(400, 'Both commit_hash and distro_hash must be specified.');
+      const commit = await findCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
+      if (!commit)
+        throw new HttpError(
+          400,
+          `commit_hash+distro_hash+extended_hash not found for ${p.commit_hash}_${p.distro_hash}_${p.extended_hash ?? 'None'}`,
+        );
+      items.push({ p, commit, link: promotionLink(deps.config, commit, p.promote_name) });
+    }
+    const temporal = requireTemporal(deps);
+    const timestamp = Math.trunc(nowSeconds(deps));
+    const user = ctx.state.user ?? null;
+    const workflowId = `promote-batch:${new Date(timestamp * 1000).toISOString()}:${randomBytes(4).toString('hex')}`;
+    let result: PromoteBatchResult;
+    try {
+      result = await temporal.client.workflow.execute<typeof promoteBatch>('promoteBatch', {
+        taskQueue: temporal.taskQueue,
+        workflowId,
+        args: [
+          {
+            items: items.map(({ p, commit, link }) => ({
+              commitId: commit.id,
+              promoteName: p.promote_name,
+              component: commit.component,
+              link,
+            })),
+            user,
+            timestamp,
+            useComponents: deps.config.default.useComponents,
+          },
+        ],
+      });
+    } catch (err) {
+      throw workflowError(err);
+    }
+    const last = items.at(-1);
+    if (!last) throw new HttpError(400, 'The array of promotions is empty');
+    ctx.status = 201;
+    ctx.body = promotionBody(baseurl, last.p, last.commit, timestamp, user, result.aggregateHash);
   });
 };

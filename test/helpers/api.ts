@@ -14,7 +14,12 @@ import { loadConfig } from '../../lib/config/index.ts';
 import { openDatabase, type Database } from '../../lib/db/index.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { createDlrnHeadDatabase, FIXTURE_ROWS } from '../fixtures/dlrn-database.ts';
-import { freshDatabase, type DatabaseKind } from './services.ts';
+import { freshDatabase, uniqueTaskQueue, type DatabaseKind } from './services.ts';
+import { connectTemporal, workflowBundle } from './temporal.ts';
+import type { Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities/index.ts';
+import { WORKER_TUNING } from '../../cli/worker.ts';
 
 export const [PYSAML, TRIPLEO] = FIXTURE_ROWS.commits;
 export const NOW = 1441901490_000;
@@ -22,6 +27,9 @@ export const AUTH = `Basic ${Buffer.from('ci:s3cret').toString('base64')}`;
 
 export interface Api {
   url: string;
+  /** Task queue of the API's workflows, with `temporal`. */
+  taskQueue?: string;
+  client?: Client;
   db: Database;
   datadir: string;
   call(
@@ -31,9 +39,14 @@ export interface Api {
   ): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
+/**
+ * With `temporal`, the API starts workflows on the harness's server, on a task queue of its own
+ * served by a worker with our activities over the same configuration and database.
+ */
 export const startApi = async (
   kind: DatabaseKind,
   t: { teardown(fn: () => Promise<void>): void },
+  options: { temporal?: boolean } = {},
 ): Promise<Api> => {
   const dir = await mkdtemp(join(tmpdir(), 'dlrnt-api-'));
   const target = await freshDatabase(kind);
@@ -52,19 +65,42 @@ export const startApi = async (
       `database_connection=${target.url}\n`,
   );
   const config = await loadConfig(ini);
-  const app = createApp({ config, db, logger: createLogger({ level: 'fatal' }), now: () => NOW });
+  const logger = createLogger({ level: 'fatal' });
+  let temporal: { client: Client; taskQueue: string } | undefined;
+  let stopWorker = async () => {};
+  if (options.temporal) {
+    const env = await connectTemporal();
+    const taskQueue = uniqueTaskQueue(`api-${kind}`);
+    const worker = await Worker.create({
+      connection: env.connection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      ...WORKER_TUNING,
+      activities: createActivities({ config, db, logger }),
+    });
+    const running = worker.run();
+    temporal = { client: env.client, taskQueue };
+    stopWorker = async () => {
+      worker.shutdown();
+      await running;
+      await env.close();
+    };
+  }
+  const app = createApp({ config, db, logger, now: () => NOW, ...(temporal ? { temporal } : {}) });
   const server: Server = await new Promise((ready) => {
     const s = app.listen(0, '127.0.0.1', () => ready(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   t.teardown(async () => {
     await new Promise<void>((closed) => server.close(() => closed()));
+    await stopWorker();
     await db.close();
     await target.drop();
     await rm(dir, { recursive: true, force: true });
   });
   return {
     url,
+    ...(temporal ? { taskQueue: temporal.taskQueue, client: temporal.client } : {}),
     db,
     datadir,
     call: async (method, path, options = {}) => {

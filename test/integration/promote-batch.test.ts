@@ -1,0 +1,118 @@
+/**
+ * `POST /api/promote-batch` as the promoteBatch saga on the harness's Temporal server: a batch
+ * lands whole, and when its third of four promotions fails, every step done is undone in reverse
+ * (links back to their previous targets, rows deleted), the compensations show in the workflow
+ * history, and the API answers with the failing step's status.
+ */
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument -- JSON responses */
+import test from 'ava';
+import { lstat, mkdir, readlink, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { NOW, PYSAML, startApi } from '../helpers/api.ts';
+
+const item = (promote_name: string) => ({
+  commit_hash: PYSAML.commit_hash,
+  distro_hash: PYSAML.distro_hash,
+  promote_name,
+});
+const TARGET = `3a/93/${PYSAML.commit_hash}_024e24f0`;
+
+const linkOf = async (path: string): Promise<string | undefined> =>
+  (await lstat(path).catch(() => undefined))?.isSymbolicLink() ? readlink(path) : undefined;
+
+test('a batch promotes every item and answers with the last one', async (t) => {
+  const api = await startApi('sqlite', t, { temporal: true });
+  const response = await api.call('POST', '/api/promote-batch', {
+    auth: true,
+    body: [item('tripleo-ci-testing'), item('current-tripleo')],
+  });
+  t.is(response.status, 201, JSON.stringify(response.body));
+  t.like(response.body, {
+    promote_name: 'current-tripleo',
+    user: 'ci',
+    timestamp: NOW / 1000,
+    repo_hash: `${PYSAML.commit_hash}_024e24f0`,
+  });
+  const repos = join(api.datadir, 'repos');
+  t.is(await linkOf(join(repos, 'tripleo-ci-testing')), TARGET);
+  t.is(await linkOf(join(repos, 'current-tripleo')), TARGET);
+  t.is(await api.db.models.Promotion.count({ where: { user: 'ci' } }), 2);
+});
+
+test('when the third of four promotions fails, links and rows are exactly as before the call', async (t) => {
+  const api = await startApi('sqlite', t, { temporal: true });
+  const repos = join(api.datadir, 'repos');
+  // Before: "first" points elsewhere, "second" does not exist, "third" is a directory with a
+  // file in it, which no link can replace: the third step fails on the file system.
+  await mkdir(join(repos, 'old', 'target'), { recursive: true });
+  await symlink('old/target', join(repos, 'first'));
+  await mkdir(join(repos, 'third'));
+  await writeFile(join(repos, 'third', 'keep'), 'not a link');
+  const rowsBefore = (await api.db.models.Promotion.findAll({ order: [['id', 'ASC']] })).map((r) =>
+    r.get({ plain: true }),
+  );
+
+  const response = await api.call('POST', '/api/promote-batch', {
+    auth: true,
+    body: [item('first'), item('second'), item('third'), item('fourth')],
+  });
+  t.is(response.status, 500);
+  t.regex(
+    response.body.message,
+    /^Symlink creation failed with error: .*All previously created symlinks have been rolled back\.$/,
+  );
+
+  t.is(await linkOf(join(repos, 'first')), 'old/target');
+  t.is(await linkOf(join(repos, 'second')), undefined);
+  t.is(await lstat(join(repos, 'second')).catch(() => 'absent'), 'absent');
+  t.true((await lstat(join(repos, 'third'))).isDirectory());
+  t.is(await lstat(join(repos, 'fourth')).catch(() => 'absent'), 'absent');
+  const rowsAfter = (await api.db.models.Promotion.findAll({ order: [['id', 'ASC']] })).map((r) =>
+    r.get({ plain: true }),
+  );
+  t.deepEqual(rowsAfter, rowsBefore);
+
+  // The history: the steps, the failed third switch, then the compensations in reverse.
+  const runs = [];
+  for await (const w of api.client!.workflow.list({
+    query: `WorkflowType = 'promoteBatch' AND TaskQueue = '${api.taskQueue ?? ''}'`,
+  }))
+    runs.push(w.workflowId);
+  t.is(runs.length, 1);
+  const history = await api.client!.workflow.getHandle(runs[0] ?? '').fetchHistory();
+  const activities = (history.events ?? []).flatMap((e) => {
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    return name ? [name] : [];
+  });
+  t.deepEqual(activities, [
+    'switchPromotion',
+    'recordPromotion',
+    'switchPromotion',
+    'recordPromotion',
+    'switchPromotion',
+    'deletePromotion',
+    'restorePromotion',
+    'deletePromotion',
+    'restorePromotion',
+  ]);
+});
+
+test('every item is checked before anything is touched', async (t) => {
+  const api = await startApi('sqlite', t, { temporal: true });
+  const reserved = await api.call('POST', '/api/promote-batch', {
+    auth: true,
+    body: [item('fine'), item('consistent')],
+  });
+  t.is(reserved.status, 403);
+  t.is(await linkOf(join(api.datadir, 'repos', 'fine')), undefined);
+  const unknown = await api.call('POST', '/api/promote-batch', {
+    auth: true,
+    body: [item('fine'), { commit_hash: 'abc', distro_hash: 'def', promote_name: 'x' }],
+  });
+  t.is(unknown.status, 400);
+  t.regex(unknown.body.message, /not found for abc_def_None/);
+  t.is((await api.call('POST', '/api/promote-batch', { auth: true, body: [] })).status, 400);
+  t.is((await api.call('POST', '/api/promote-batch', { auth: true, body: item('x') })).status, 400);
+  t.is((await api.call('POST', '/api/promote-batch', { body: [item('x')] })).status, 401);
+  t.is(await api.db.models.Promotion.count(), 1);
+});
