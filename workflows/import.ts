@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities, DriverRun } from '../activities/index.ts';
 import { jobPackageOf, outputDirOf, publishedPackagesOf, type BuildJob } from '../lib/domain/build.ts';
 
@@ -55,7 +55,12 @@ const { postBuild } = proxyActivities<Activities>({
  */
 export async function importCommit(input: ImportInput): Promise<ImportResult> {
   const remotes = await fetchRemoteCommits(input.repoUrl);
-  const packages = await listPackages(input.driverRun);
+  // The package list only adds names to versions.csv and maintainers to mail: an instance that
+  // cannot list its packages (an API host without the info repository) still imports.
+  const packages = await listPackages(input.driverRun).catch((err: unknown) => {
+    log.warn('cannot list packages; importing without the package list', { error: String(err) });
+    return undefined;
+  });
   const commits: ImportedCommit[] = [];
   for (const remote of remotes) {
     const { commit } = remote;
@@ -71,7 +76,7 @@ export async function importCommit(input: ImportInput): Promise<ImportResult> {
       entry.skipped = decision.reason;
       continue;
     }
-    const pkg = packages.find((p) => p.name === commit.projectName);
+    const pkg = packages?.find((p) => p.name === commit.projectName);
     const job: BuildJob = {
       commit,
       dtBuild: remote.dtBuild,
@@ -92,7 +97,7 @@ export async function importCommit(input: ImportInput): Promise<ImportResult> {
       await postBuild({
         job,
         commitId: id,
-        packages: publishedPackagesOf(packages),
+        ...(packages ? { packages: publishedPackagesOf(packages) } : {}),
         noRepo: false,
         dev: false,
         remoteImport: true,

@@ -4,6 +4,7 @@ import type { ApiDeps, ApiState } from '../context.ts';
 import { buildRoutes } from './builds.ts';
 import { promotionRoutes } from './promotions.ts';
 import { voteRoutes } from './votes.ts';
+import { workflowRoutes } from './workflows.ts';
 
 export interface Auth {
   read: Middleware<ApiState>;
@@ -15,5 +16,6 @@ export const createRouter = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
   buildRoutes(router, deps, auth);
   voteRoutes(router, deps, auth);
   promotionRoutes(router, deps, auth);
+  workflowRoutes(router, deps, auth);
   return router;
 };

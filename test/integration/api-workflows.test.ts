@@ -1,0 +1,88 @@
+/**
+ * API endpoints that start workflows, on the harness's Temporal server: DLRN's
+ * `POST /api/remote/import` (the importCommit workflow) and our `POST /api/trigger`.
+ */
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument -- JSON responses */
+import test from 'ava';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, normalize } from 'node:path';
+import type { RunInput } from '../../workflows/run.ts';
+import { startApi } from '../helpers/api.ts';
+
+test('remote/import imports a remote build over http and refuses other URLs', async (t) => {
+  const api = await startApi('sqlite', t, { temporal: true });
+  const remote = await mkdtemp(join(tmpdir(), 'dlrnt-remote-api-'));
+  t.teardown(() => rm(remote, { recursive: true, force: true }));
+  const hash = 'feedface00000000000000000000000000000001';
+  await writeFile(
+    join(remote, 'commit.yaml'),
+    `commits:\n- commit_hash: '${hash}'\n  distro_hash: '${'d'.repeat(40)}'\n  dt_build: '1441700000'\n  dt_commit: '1441690000.0'\n` +
+      `  dt_distro: '1441690000'\n  notes: 'remote failure'\n  project_name: 'python-remote'\n  status: 'FAILED'\n  artifacts: 'None'\n`,
+  );
+  const server = createServer((req, res) => {
+    readFile(normalize(join(remote, req.url ?? '/'))).then(
+      (body) => res.end(body),
+      () => {
+        res.statusCode = 404;
+        res.end();
+      },
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const repoUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const imported = await api.call('POST', '/api/remote/import', { auth: true, body: { repo_url: repoUrl } });
+  t.is(imported.status, 201, JSON.stringify(imported.body));
+  t.deepEqual(imported.body, { repo_url: repoUrl });
+  const row = await api.db.models.Commit.findOne({ where: { commitHash: hash } });
+  t.like(row?.get({ plain: true }), {
+    projectName: 'python-remote',
+    status: 'FAILED',
+    notes: 'remote failure',
+    dtBuild: 1441700000,
+  });
+
+  t.is(
+    (await api.call('POST', '/api/remote/import', { auth: true, body: { repo_url: 'file:///etc' } })).status,
+    400,
+  );
+  t.is((await api.call('POST', '/api/remote/import', { auth: true, body: {} })).status, 400);
+  t.is((await api.call('POST', '/api/remote/import', { body: { repo_url: repoUrl } })).status, 401);
+  const missing = await api.call('POST', '/api/remote/import', {
+    auth: true,
+    body: { repo_url: `${repoUrl}/nothing` },
+  });
+  t.is(missing.status, 500);
+  t.regex(missing.body.message, /^Remote import failed with error: .*commit\.yaml does not exist/);
+});
+
+test('trigger starts a run for a package, a project or all, under one workflow id per target', async (t) => {
+  const api = await startApi('sqlite', t, { temporal: true });
+  const started = await api.call('POST', '/api/trigger', {
+    auth: true,
+    body: { package_name: 'python-pysaml2' },
+  });
+  t.is(started.status, 201, JSON.stringify(started.body));
+  t.like(started.body, { workflow_id: 'trigger:package:python-pysaml2', target: 'package:python-pysaml2' });
+  const handle = api.client!.workflow.getHandle(String(started.body.workflow_id));
+  t.is((await handle.describe()).type, 'run');
+  const history = await handle.fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  const input = defaultPayloadConverter.fromPayload<RunInput>(payload!);
+  t.like(input, { mode: 'build', packageNames: ['python-pysaml2'], projectNames: [] });
+  await handle.result().catch(() => undefined);
+
+  t.is(
+    (await api.call('POST', '/api/trigger', { auth: true, body: { package_name: 'a', project_name: 'b' } }))
+      .status,
+    400,
+  );
+  t.is((await api.call('POST', '/api/trigger', { body: {} })).status, 401);
+  const all = await api.call('POST', '/api/trigger', { auth: true });
+  t.like(all.body, { workflow_id: 'trigger:all', target: 'all' });
+});
