@@ -7,6 +7,7 @@ import Koa from 'koa';
 import { createAuthenticator } from './auth.ts';
 import type { ApiDeps, ApiState } from './context.ts';
 import { errorMiddleware, HttpError } from './errors.ts';
+import { createMetrics } from './metrics.ts';
 import { createRouter } from './routes/index.ts';
 
 export type { ApiDeps } from './context.ts';
@@ -14,7 +15,9 @@ export type { ApiDeps } from './context.ts';
 export const createApp = (deps: ApiDeps): Koa<ApiState> => {
   const app = new Koa<ApiState>();
   app.proxy = true;
+  const metrics = createMetrics(deps);
   app.use(errorMiddleware(deps.logger));
+  app.use(metrics.timeRequests);
   app.use(
     bodyParser({
       enableTypes: ['json'],
@@ -26,6 +29,8 @@ export const createApp = (deps: ApiDeps): Koa<ApiState> => {
     }),
   );
   const router = createRouter(deps, createAuthenticator(deps));
+  // Never authenticated, as in DLRN.
+  router.get('/metrics', metrics.serve);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;

@@ -86,3 +86,40 @@ test('trigger starts a run for a package, a project or all, under one workflow i
   const all = await api.call('POST', '/api/trigger', { auth: true });
   t.like(all.body, { workflow_id: 'trigger:all', target: 'all' });
 });
+
+test('/metrics: DLRN build counters, request timing, process metrics and the pipeline gauges', async (t) => {
+  const api = await startApi('sqlite', t, { temporal: true });
+  // A newer successful build than the promoted one: current-passed-ci lags one hour behind.
+  await api.db.models.Commit.create({
+    type: 'rpm',
+    projectName: 'python-pysaml2',
+    commitHash: 'c'.repeat(40),
+    distroHash: 'd'.repeat(40),
+    extendedHash: null,
+    dtCommit: 1441638000,
+    dtDistro: 1441638000,
+    dtExtended: 0,
+    dtBuild: 1441635089 + 3600,
+    status: 'SUCCESS',
+    flags: 0,
+  });
+  await api.call('GET', '/api/health');
+  const response = await fetch(`${api.url}/metrics`);
+  t.is(response.status, 200);
+  t.regex(response.headers.get('content-type') ?? '', /^text\/plain/);
+  const text = await response.text();
+  const value = (line: string) =>
+    new RegExp(`^${line.replace(/[{}"./]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1];
+  const baseurl = '{baseurl="http://trunk.example/centos9"}';
+  t.is(value(`dlrn_builds_succeeded_total${baseurl}`), '2');
+  t.is(value(`dlrn_builds_failed_total${baseurl}`), '1');
+  t.is(value(`dlrn_builds_retry_total${baseurl}`), '1');
+  t.is(value(`dlrn_builds_total${baseurl}`), '4');
+  t.is(value('dlrn_promotion_lag_seconds{promote_name="current-passed-ci"}'), '3600');
+  t.is(value('dlrn_last_build_timestamp_seconds'), String(1441635089 + 3600));
+  t.is(value('dlrn_runs_running'), '0');
+  t.is(value('dlrn_builds_running'), '0');
+  t.is(value('dlrn_builds_queued'), '0');
+  t.truthy(value('dlrn_request_processing_seconds_count'));
+  t.regex(text, /^process_cpu_user_seconds_total /m);
+});

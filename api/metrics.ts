@@ -1,0 +1,133 @@
+/**
+ * `GET /metrics` for Prometheus (never authenticated): DLRN's metrics by DLRN's names (build
+ * counters by status with the `baseurl` label, read from the database at scrape time, and
+ * `dlrn_request_processing_seconds`), Node's process metrics, and the pipeline's own: runs and
+ * builds running and queued (from Temporal), the newest build's time, and how far each
+ * promotion name lags behind the newest successful build.
+ */
+import type { Context, Next } from 'koa';
+import { collectDefaultMetrics, Counter, Gauge, Registry, Summary } from 'prom-client';
+import { QueryTypes } from 'sequelize';
+import type { RunProgress } from '../workflows/run.ts';
+import type { CommitModel } from '../lib/db/index.ts';
+import type { ApiDeps } from './context.ts';
+
+const BUILD_COUNTERS = [
+  ['dlrn_builds_succeeded_total', 'Total number of successful builds', 'SUCCESS'],
+  ['dlrn_builds_failed_total', 'Total number of failed builds', 'FAILED'],
+  ['dlrn_builds_retry_total', 'Total number of builds in retry state', 'RETRY'],
+  ['dlrn_builds_total', 'Total number of builds', undefined],
+] as const;
+
+/** Running runs whose queues are summed for `dlrn_builds_queued`. */
+const QUEUE_SCAN_LIMIT = 20;
+
+export const createMetrics = (deps: ApiDeps) => {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const baseurl = deps.config.default.baseurl ?? '';
+  const { sequelize } = deps.db;
+
+  const requestTime = new Summary({
+    name: 'dlrn_request_processing_seconds',
+    help: 'Time spent processing request',
+    registers: [registry],
+  });
+
+  for (const [name, help, status] of BUILD_COUNTERS) {
+    new Counter({
+      name,
+      help,
+      labelNames: ['baseurl'],
+      registers: [registry],
+      async collect() {
+        const n = await deps.db.models.Commit.count(status ? { where: { status } } : {});
+        this.reset();
+        this.inc({ baseurl }, n);
+      },
+    });
+  }
+
+  new Gauge({
+    name: 'dlrn_last_build_timestamp_seconds',
+    help: 'Build time of the newest build (epoch seconds)',
+    registers: [registry],
+    async collect() {
+      const max = await deps.db.models.Commit.max<number | null, CommitModel>('dtBuild');
+      this.set(max ?? 0);
+    },
+  });
+
+  new Gauge({
+    name: 'dlrn_promotion_lag_seconds',
+    help: 'How much older the promoted build of each promotion name is than the newest successful build',
+    labelNames: ['promote_name'],
+    registers: [registry],
+    async collect() {
+      const rows = await sequelize.query<{ name: string; built: number | null; newest: number | null }>(
+        `SELECT p.promotion_name AS name, c.dt_build AS built,
+                (SELECT MAX(dt_build) FROM commits WHERE status = 'SUCCESS') AS newest
+           FROM promotions p JOIN commits c ON c.id = p.commit_id
+          WHERE p.id IN (SELECT MAX(id) FROM promotions GROUP BY promotion_name)`,
+        { type: QueryTypes.SELECT },
+      );
+      this.reset();
+      for (const r of rows)
+        this.set({ promote_name: r.name }, Math.max(0, Number(r.newest ?? 0) - Number(r.built ?? 0)));
+    },
+  });
+
+  const temporal = deps.temporal;
+  if (temporal) {
+    const running = (type: string) =>
+      `WorkflowType = '${type}' AND ExecutionStatus = 'Running' AND TaskQueue = '${temporal.taskQueue}'`;
+    for (const [name, help, type] of [
+      ['dlrn_runs_running', 'Run workflows in progress', 'run'],
+      ['dlrn_builds_running', 'Build workflows in progress', 'buildCommit'],
+    ] as const) {
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        async collect() {
+          this.set((await temporal.client.workflow.count(running(type))).count);
+        },
+      });
+    }
+    new Gauge({
+      name: 'dlrn_builds_queued',
+      help: 'Commits the running runs still have to build',
+      registers: [registry],
+      async collect() {
+        let queued = 0;
+        let scanned = 0;
+        for await (const run of temporal.client.workflow.list({ query: running('run') })) {
+          if (++scanned > QUEUE_SCAN_LIMIT) break;
+          const progress = await temporal.client.workflow
+            .getHandle(run.workflowId, run.runId)
+            .query<RunProgress>('progress')
+            .catch(() => undefined);
+          queued += progress?.builds.filter((b) => b.status === 'QUEUED').length ?? 0;
+        }
+        this.set(queued);
+      },
+    });
+  }
+
+  /** Koa middleware timing every request. */
+  const timeRequests = async (_ctx: Context, next: Next): Promise<void> => {
+    const end = requestTime.startTimer();
+    try {
+      await next();
+    } finally {
+      end();
+    }
+  };
+
+  const serve = async (ctx: Context): Promise<void> => {
+    ctx.type = registry.contentType;
+    ctx.body = await registry.metrics();
+  };
+
+  return { registry, timeRequests, serve };
+};
