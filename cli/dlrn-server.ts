@@ -37,7 +37,7 @@ const main = async (): Promise<number> => {
     .opts<ServerFlags>();
   const config = await readConfig(flags);
   const logger = createLogger({ debug: flags.debug, name: 'dlrn-server', level: 'warn' });
-  installRuntimeLogger(logger);
+  installRuntimeLogger(logger, config.temporal.metricsPort);
   const db = await openConfiguredDatabase(config);
   const endpoint = await resolveTemporal(config);
   try {

@@ -45,7 +45,7 @@ const main = async (): Promise<number> => {
     name: 'dlrn-worker',
     level: flags.check ? 'warn' : 'info',
   });
-  installRuntimeLogger(logger);
+  installRuntimeLogger(logger, config.temporal.metricsPort);
   const db = await openConfiguredDatabase(config);
   const endpoint = await resolveTemporal(config);
   try {

@@ -56,10 +56,14 @@ const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'
  * Sends the SDK's own lines, and workflow and activity logs, through our pino logger so every
  * line on stderr has one format. Call once per process, before any worker connects.
  */
-export const installRuntimeLogger = (logger: Logger): void => {
+export const installRuntimeLogger = (logger: Logger, metricsPort = 0): void => {
   const write = (level: LogLevel, message: string, meta?: LogMetadata) =>
     logger[PINO_LEVEL[level]](meta ?? {}, message);
   Runtime.install({
+    // A worker's pipeline metrics: activity and workflow latencies, failures and retries by type.
+    ...(metricsPort > 0
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${metricsPort}` } } } }
+      : {}),
     logger: {
       log: write,
       trace: (message, meta) => write('TRACE', message, meta),

@@ -226,6 +226,11 @@ export const temporalSection = {
   /** Local mode: the dev server's gRPC port and Web UI port. */
   localPort: int('local_port', 7233, 1, 65535),
   uiPort: int('ui_port', 8233, 1, 65535),
+  /**
+   * Workers (dlrn-worker, dlrn-server) serve the Temporal SDK's Prometheus metrics on this port:
+   * activity and workflow latencies and failures by type (buildRpm, postBuild, ...). 0: off.
+   */
+  metricsPort: int('metrics_port', 0, 0, 65535),
 } satisfies SectionSpec;
 
 export const AUTH_DRIVERS = ['DBAuthentication', 'KrbAuthentication'] as const;

@@ -15,6 +15,7 @@ import { mkdtemp, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
+import { freePort } from '../../lib/temporal-dev-server.ts';
 import { makeDemo } from '../../scripts/make-demo.ts';
 import type { RunResult } from '../../workflows/run.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -26,15 +27,20 @@ let demo: string;
 let queue: string;
 let client: Client;
 let flags: string[];
+let metricsPort: number;
 const workers: ChildProcess[] = [];
 
-const startWorker = (): Promise<ChildProcess> =>
+const startWorker = (extra: string[] = []): Promise<ChildProcess> =>
   new Promise((ready, fail) => {
-    const child = spawn(process.execPath, [resolve(PROJECT_ROOT, 'bin', 'dlrn-worker.js'), ...flags], {
-      cwd: demo,
-      env: { ...process.env, DLRN_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [resolve(PROJECT_ROOT, 'bin', 'dlrn-worker.js'), ...flags, ...extra],
+      {
+        cwd: demo,
+        env: { ...process.env, DLRN_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     const onData = (chunk: Buffer) => {
       output += chunk.toString('utf8');
@@ -60,7 +66,13 @@ test.before(async () => {
     '--config-override',
     `temporal.task_queue=${queue}`,
   ];
-  workers.push(...(await Promise.all([startWorker(), startWorker()])));
+  metricsPort = await freePort();
+  workers.push(
+    ...(await Promise.all([
+      startWorker(['--config-override', `temporal.metrics_port=${metricsPort}`]),
+      startWorker(),
+    ])),
+  );
   client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
 });
 
@@ -111,6 +123,14 @@ test.serial('two worker processes share the builds of a run and the repository i
   const identities = await activityWorkers(builds, 'buildRpm');
   t.is(identities.size, 2, `builds ran on ${[...identities].join(', ')}`);
   t.is(workers.filter((w) => w.exitCode === null).length, 2);
+
+  // The first worker serves the SDK's Prometheus metrics: latencies of our activities by type.
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  t.regex(
+    metrics,
+    /temporal_activity_execution_latency\w*\{[^}]*activity_type="(prepareSources|buildSrpm|buildRpm|postBuild)"/,
+  );
+  t.regex(metrics, /temporal_workflow_completed\w*\{[^}]*workflow_type="buildCommit"/);
 
   // The builds carry their search attributes, as `temporal workflow list --query` sees them.
   let agent = 0;

@@ -74,6 +74,7 @@ test('missing options take DLRN defaults, and paths default to the install', (t)
     taskQueue: 'dlrn',
     localPort: 7233,
     uiPort: 8233,
+    metricsPort: 0,
   });
   t.deepEqual(config.api, {
     listen: '127.0.0.1',
