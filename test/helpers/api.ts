@@ -46,7 +46,7 @@ export interface Api {
 export const startApi = async (
   kind: DatabaseKind,
   t: { teardown(fn: () => Promise<void>): void },
-  options: { temporal?: boolean } = {},
+  options: { temporal?: boolean; ini?: string } = {},
 ): Promise<Api> => {
   const dir = await mkdtemp(join(tmpdir(), 'dlrnt-api-'));
   const target = await freshDatabase(kind);
@@ -62,7 +62,7 @@ export const startApi = async (
     ini,
     `[DEFAULT]\ndatadir=${datadir}\nscriptsdir=./scripts\nbaseurl=http://trunk.example/centos9\ndistro=rpm-master\nsource=master\n` +
       `pkginfo_driver=dlrn.drivers.local.LocalDriver\nbuild_driver=dlrn.drivers.mockdriver.MockBuildDriver\n` +
-      `database_connection=${target.url}\n`,
+      `database_connection=${target.url}\n${options.ini ?? ''}`,
   );
   const config = await loadConfig(ini);
   const logger = createLogger({ level: 'fatal' });

@@ -371,3 +371,12 @@ test('sqlite: agg_status lists the votes of an aggregate hash, an empty list for
   });
   t.deepEqual((await api.call('GET', `/api/agg_status${q({ aggregate_hash: 'unknown' })}`)).body, []);
 });
+
+test('sqlite: with protect_read_endpoints, GETs need credentials too; /metrics never does', async (t) => {
+  const api = await startApi('sqlite', t, { ini: '[api]\nprotect_read_endpoints=true\n' });
+  const anonymous = await api.call('GET', '/api/health');
+  t.is(anonymous.status, 401);
+  t.regex(anonymous.headers.get('www-authenticate') ?? '', /^Basic/);
+  t.deepEqual((await api.call('GET', '/api/health', { auth: true })).body, { result: 'ok' });
+  t.is((await fetch(`${api.url}/metrics`)).status, 200);
+});

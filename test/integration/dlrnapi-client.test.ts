@@ -1,12 +1,15 @@
 /**
  * Compatibility with DLRN's own client: `dlrnapi` from PyPI's dlrnapi-client 0.13.1 (installed in
  * .tools/venv by scripts/bootstrap.sh) drives our API over HTTP, and what it prints (the
- * response models it parsed, printed as JSON) is checked. Commands of endpoints still to come (repo-promote-batch,
- * commit-import) are not in this suite yet.
+ * response models it parsed, printed as JSON) is checked, for every command the client has.
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, normalize, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
 import { FIXTURE_ROWS } from '../fixtures/dlrn-database.ts';
@@ -135,4 +138,46 @@ test.serial('the client shows our errors: an unknown commit, a reserved name, ba
   })();
   t.not(code, 0);
   t.regex(out, /401/);
+});
+
+test.serial('repo-promote-batch runs the saga and commit-import the import workflow', async (t) => {
+  const api = await startApi('sqlite', t, { temporal: true });
+  const batch = await dlrnapi(api, [
+    'repo-promote-batch',
+    '--hash-pairs',
+    `${PYSAML.commit_hash}_${PYSAML.distro_hash}`,
+    '--promote-name',
+    'tripleo-ci-testing',
+  ]);
+  t.is(batch.code, 0, batch.out);
+  t.regex(batch.out, /"promote_name": "tripleo-ci-testing"/);
+  t.is(
+    await api.db.models.Promotion.count({ where: { promotionName: 'tripleo-ci-testing', user: 'ci' } }),
+    1,
+  );
+
+  const remote = await mkdtemp(join(tmpdir(), 'dlrnt-dlrnapi-import-'));
+  t.teardown(() => rm(remote, { recursive: true, force: true }));
+  const hash = 'feedbeef00000000000000000000000000000002';
+  await writeFile(
+    join(remote, 'commit.yaml'),
+    `commits:\n- commit_hash: '${hash}'\n  distro_hash: '${'d'.repeat(40)}'\n  dt_build: '1441700000'\n  dt_commit: '1441690000.0'\n` +
+      `  dt_distro: '1441690000'\n  notes: 'remote failure'\n  project_name: 'python-remote'\n  status: 'FAILED'\n  artifacts: 'None'\n`,
+  );
+  const server = createServer((req, res) => {
+    readFile(normalize(join(remote, req.url ?? '/'))).then(
+      (body) => res.end(body),
+      () => {
+        res.statusCode = 404;
+        res.end();
+      },
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const repoUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const imported = await dlrnapi(api, ['commit-import', '--repo-url', repoUrl]);
+  t.is(imported.code, 0, imported.out);
+  t.regex(imported.out, new RegExp(`"repo_url": "${repoUrl.replace(/[./]/g, '\\$&')}"`));
+  t.is(await api.db.models.Commit.count({ where: { commitHash: hash, status: 'FAILED' } }), 1);
 });
