@@ -7,6 +7,7 @@ import Koa from 'koa';
 import { createAuthenticator } from './auth.ts';
 import type { ApiDeps, ApiState } from './context.ts';
 import { errorMiddleware, HttpError } from './errors.ts';
+import { serveGraphql } from './graphql.ts';
 import { createMetrics } from './metrics.ts';
 import { createRouter } from './routes/index.ts';
 
@@ -31,6 +32,9 @@ export const createApp = (deps: ApiDeps): Koa<ApiState> => {
   const router = createRouter(deps, createAuthenticator(deps));
   // Never authenticated, as in DLRN.
   router.get('/metrics', metrics.serve);
+  // Never authenticated either, as in DLRN.
+  router.get('/api/graphql', serveGraphql(deps.db));
+  router.post('/api/graphql', serveGraphql(deps.db));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;
