@@ -23,7 +23,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js', 'bin/*.js'] } },
+      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js', 'bin/*.js', 'api/static/*.js'] } },
     },
     plugins: { 'import-x': importX },
     rules: {
@@ -136,5 +136,11 @@ export default tseslint.config(
   {
     files: ['bin/*.js', 'eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // Browser code of the API's pages: plain ES5 in a function, no imports.
+    files: ['api/static/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { sourceType: 'script', globals: { document: 'readonly', fetch: 'readonly', window: 'readonly' } },
   },
 );

@@ -5,6 +5,7 @@ import { buildRoutes } from './builds.ts';
 import { promotionRoutes } from './promotions.ts';
 import { voteRoutes } from './votes.ts';
 import { workflowRoutes } from './workflows.ts';
+import { pageRoutes } from '../pages.ts';
 
 export interface Auth {
   read: Middleware<ApiState>;
@@ -17,5 +18,6 @@ export const createRouter = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
   voteRoutes(router, deps, auth);
   promotionRoutes(router, deps, auth);
   workflowRoutes(router, deps, auth);
+  pageRoutes(router, deps, auth);
   return router;
 };

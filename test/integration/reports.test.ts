@@ -2,17 +2,15 @@
  * The static reports, opened in Debian's headless Chromium: the table rows a person sees.
  */
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { renderedDom, tableRows } from '../helpers/chromium.ts';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { generateReports } from '../../activities/repo/reports.ts';
 import { parseConfig } from '../../lib/config/index.ts';
 import { openDatabase, type Database } from '../../lib/db/index.ts';
 import { createLogger } from '../../lib/logger.ts';
 
-const exec = promisify(execFile);
 let dir: string;
 let db: Database;
 
@@ -24,38 +22,8 @@ test.after.always(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The DOM Chromium builds from a page, after its scripts ran. */
-const dom = async (file: string): Promise<string> => {
-  const profile = await mkdtemp(join(dir, 'chromium-'));
-  const { stdout } = await exec(
-    'chromium',
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--user-data-dir=${profile}`,
-      '--dump-dom',
-      `file://${file}`,
-    ],
-    { maxBuffer: 16 * 1024 * 1024, timeout: 60_000 },
-  );
-  return stdout;
-};
-
-const rowsOf = (html: string, table: string): string[] => {
-  const body = new RegExp(`<table id="${table}">[\\s\\S]*?<tbody>([\\s\\S]*?)</tbody>`).exec(html)?.[1] ?? '';
-  return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((m) =>
-    (m[1] ?? '')
-      .replace(/<[^>]+>/g, ' ')
-      .replace(/\s+/g, ' ')
-      .trim(),
-  );
-};
+const dom = (file: string) => renderedDom(`file://${file}`);
+const rowsOf = tableRows;
 
 test('report.html, status_report.html, status_report.csv and queue.html show the builds', async (t) => {
   const datadir = join(dir, 'data');
