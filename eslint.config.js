@@ -23,7 +23,9 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js', 'bin/*.js', 'api/static/*.js'] } },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js', 'bin/*.js', 'api/static/*.js'] },
+      },
     },
     plugins: { 'import-x': importX },
     rules: {
@@ -141,6 +143,9 @@ export default tseslint.config(
     // Browser code of the API's pages: plain ES5 in a function, no imports.
     files: ['api/static/*.js'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { sourceType: 'script', globals: { document: 'readonly', fetch: 'readonly', window: 'readonly' } },
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', fetch: 'readonly', window: 'readonly' },
+    },
   },
 );
