@@ -38,6 +38,7 @@ import {
   type PromotionRow,
 } from './repo/promotions.ts';
 import type { PromotionLink } from '../lib/repo/promote.ts';
+import { postWebhook, webhookTargets, type WebhookEvent } from './notify/webhook.ts';
 import { inspectWorker } from './inspect-worker.ts';
 import { runProgram, type RunProgramInput } from './run-program.ts';
 import type { DriverRun } from './pkginfo/index.ts';
@@ -66,6 +67,7 @@ export type { ReportsInput } from './repo/reports.ts';
 export type { PurgePlan, PurgePlanInput, PurgeListing } from './repo/purge.ts';
 export type { RemoteCommit, ImportDecision } from './remote/import.ts';
 export type { PromotionRow } from './repo/promotions.ts';
+export type { WebhookEvent, WebhookEventType } from './notify/webhook.ts';
 export type { PromotionLink } from '../lib/repo/promote.ts';
 export type { FailureMailInput, FailureMailResult } from './notify/mail.ts';
 export type { RsyncInput, RsyncResult } from './notify/rsync.ts';
@@ -104,6 +106,8 @@ export const createActivities = (deps: ActivityDeps) =>
     setPromotionAggregate: (input: { id: number; hash: string }) => setPromotionAggregate(deps, input),
     aggregatePromotion: (name: string) => aggregatePromotion(deps, name),
     restoreAggregate: (input: { name: string; previous: (string | null)[] }) => restoreAggregate(deps, input),
+    webhookTargets: () => webhookTargets(deps),
+    postWebhook: (input: { url: string; event: WebhookEvent }) => postWebhook(deps, input),
   });
 
 export type Activities = ReturnType<typeof createActivities>;

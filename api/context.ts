@@ -10,6 +10,8 @@ export interface ApiDeps {
   logger: Logger;
   /** Epoch milliseconds; tests pin it. */
   now?: () => number;
+  /** First retry delay of webhook deliveries (tests shorten it). */
+  webhookRetryInterval?: string;
   /** Where the API starts workflows (promote-batch, remote import, trigger). */
   temporal?: { client: Client; taskQueue: string };
 }

@@ -1,7 +1,10 @@
 /** Starting workflows from the API, and turning their failures into DLRN's answers. */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ApiDeps } from './context.ts';
+import { randomBytes } from 'node:crypto';
+import type { WebhookEventType } from '../activities/index.ts';
+import type { deliverEvent } from '../workflows/deliver-event.ts';
+import { nowSeconds, type ApiDeps } from './context.ts';
 import { HttpError } from './errors.ts';
 
 export const requireTemporal = (deps: ApiDeps): NonNullable<ApiDeps['temporal']> => {
@@ -24,4 +27,32 @@ export const workflowError = (err: unknown): HttpError => {
   }
   const status = (failure?.details?.[0] as { status?: number } | undefined)?.status ?? 500;
   return new HttpError(status, failure?.message ?? err.message);
+};
+
+/**
+ * Starts the deliverEvent workflow for a vote or a promotion when webhooks are configured, and
+ * does not wait for it: the receivers' retries never slow the API down, and a failure to start
+ * it is logged, never turned into the request's error.
+ */
+export const emitEvent = async (
+  deps: ApiDeps,
+  event: WebhookEventType,
+  data: Record<string, unknown>,
+): Promise<void> => {
+  if (!deps.temporal || deps.config.api.webhookUrls.length === 0) return;
+  const timestamp = Math.trunc(nowSeconds(deps));
+  try {
+    await deps.temporal.client.workflow.start<typeof deliverEvent>('deliverEvent', {
+      taskQueue: deps.temporal.taskQueue,
+      workflowId: `event:${event}:${new Date(timestamp * 1000).toISOString()}:${randomBytes(4).toString('hex')}`,
+      args: [
+        {
+          event: { event, timestamp, data },
+          ...(deps.webhookRetryInterval ? { retryInterval: deps.webhookRetryInterval } : {}),
+        },
+      ],
+    });
+  } catch (err) {
+    deps.logger.error({ err, event }, 'cannot start the webhook delivery');
+  }
 };

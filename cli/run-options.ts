@@ -92,4 +92,5 @@ export const runInputFrom = (flags: DlrnFlags, config: DlrnConfig, recheck: bool
   usePublic: flags.usePublic,
   noRepo: !flags.repo,
   logCommands: flags.logCommands,
+  webhooks: config.api.webhookUrls.length > 0,
 });

@@ -2,10 +2,14 @@ import {
   ActivityFailure,
   ApplicationFailure,
   isCancellation,
+  ParentClosePolicy,
   proxyActivities,
+  startChild,
   upsertMemo,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
+import type { deliverEvent } from './deliver-event.ts';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import type { Duration } from '@temporalio/common';
 import type { Activities, PostBuildResult, PublishedPackage } from '../activities/index.ts';
@@ -30,6 +34,8 @@ export interface BuildCommitInput {
   noRepo?: boolean;
   /** `--dev`: no `consistent` vote. */
   dev?: boolean;
+  /** `[api] webhook_urls` is set: a failed build starts the deliverEvent workflow. */
+  webhooks?: boolean;
 }
 
 export interface BuildCommitResult {
@@ -153,6 +159,31 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
       .sendFailureMail({ job: built, notes, now: Math.floor(Date.now() / 1000) })
       .catch(() => undefined);
     await bookkeeping.submitReview({ job: built, commitId: id }).catch(() => undefined);
+    if (input.webhooks) {
+      // Not awaited beyond its start: the receivers' retries never hold the build up.
+      await startChild<typeof deliverEvent>('deliverEvent', {
+        workflowId: `event:build_failed:${workflowInfo().workflowId}`,
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        args: [
+          {
+            event: {
+              event: 'build_failed',
+              timestamp: Math.floor(Date.now() / 1000),
+              data: {
+                project_name: built.commit.projectName,
+                commit_hash: built.commit.commitHash,
+                distro_hash: built.commit.distroHash,
+                extended_hash: built.commit.extendedHash,
+                component: built.commit.component,
+                commit_id: id,
+                notes,
+                output_dir: outputDirOf(built),
+              },
+            },
+          },
+        ],
+      }).catch(() => undefined);
+    }
   }
   upsertSearchAttributes([{ key: keys.status, value: status }]);
   return {

@@ -5,3 +5,4 @@ export { buildCommit } from './build-commit.ts';
 export { purge } from './purge.ts';
 export { importCommit } from './import.ts';
 export { promoteBatch } from './promote-batch.ts';
+export { deliverEvent } from './deliver-event.ts';

@@ -59,6 +59,8 @@ export interface RunInput {
   usePublic?: boolean;
   /** `--log-commands`. */
   logCommands?: boolean;
+  /** `[api] webhook_urls` is set: failed builds send a webhook event. */
+  webhooks?: boolean;
 }
 
 /** One build the run started, and how it ended. */
@@ -162,6 +164,7 @@ const buildQueue = async (
                 packages: publishedPackagesOf(packages),
                 noRepo: input.noRepo ?? false,
                 dev: input.dev,
+                webhooks: input.webhooks ?? false,
                 ...(input.baseurl ? { baseurl: input.baseurl } : {}),
               },
             ],

@@ -10,7 +10,7 @@ import type { CommitAttributes, PromotionAttributes } from '../../lib/db/index.t
 import { aggregateRepoFiles } from '../../lib/repo/aggregate.ts';
 import { promotionLink, switchPromotionLink, type PromotionLink } from '../../lib/repo/promote.ts';
 import type { promoteBatch, PromoteBatchResult } from '../../workflows/promote-batch.ts';
-import { requireTemporal, workflowError } from '../temporal.ts';
+import { emitEvent, requireTemporal, workflowError } from '../temporal.ts';
 import { commitsById, findCommit, NOT_FOUND, repoHash, repoUrl, requireCommit } from '../commits.ts';
 import { nowSeconds, type ApiDeps, type ApiState } from '../context.ts';
 import { HttpError } from '../errors.ts';
@@ -165,8 +165,10 @@ export const promotionRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: A
       component: commit.component,
       aggregateHash,
     });
+    const body = promotionBody(baseurl, p, commit, timestamp, ctx.state.user ?? null, aggregateHash);
+    await emitEvent(deps, 'promotion', body);
     ctx.status = 201;
-    ctx.body = promotionBody(baseurl, p, commit, timestamp, ctx.state.user ?? null, aggregateHash);
+    ctx.body = body;
   });
 
   router.post('/api/promote-batch', auth.write, async (ctx) => {
@@ -216,6 +218,9 @@ export const promotionRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: A
     }
     const last = items.at(-1);
     if (!last) throw new HttpError(400, 'The array of promotions is empty');
+    for (const { p, commit } of items) {
+      await emitEvent(deps, 'promotion', promotionBody(baseurl, p, commit, timestamp, user, null));
+    }
     ctx.status = 201;
     ctx.body = promotionBody(baseurl, last.p, last.commit, timestamp, user, result.aggregateHash);
   });

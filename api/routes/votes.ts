@@ -10,6 +10,7 @@ import { requireCommit } from '../commits.ts';
 import { nowSeconds, type ApiDeps, type ApiState } from '../context.ts';
 import { HttpError } from '../errors.ts';
 import { bool, int, parseParams, requireJson, str } from '../params.ts';
+import { emitEvent } from '../temporal.ts';
 import type { Auth } from './index.ts';
 
 const voteOf = (
@@ -229,8 +230,7 @@ export const voteRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth):
       component = commit.component;
       await models.CiVote.create({ commitId: commit.id, component, ...common });
     }
-    ctx.status = 201;
-    ctx.body = {
+    const body = {
       commit_hash: p.commit_hash ?? null,
       distro_hash: p.distro_hash ?? null,
       extended_hash: commit ? commit.extendedHash : null,
@@ -244,5 +244,8 @@ export const voteRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth):
       user: ctx.state.user ?? null,
       component,
     };
+    await emitEvent(deps, 'vote', body);
+    ctx.status = 201;
+    ctx.body = body;
   });
 };

@@ -30,6 +30,7 @@ const triggeredRun = (deps: ApiDeps, packageNames: string[], projectNames: strin
   maxretries: deps.config.default.maxretries,
   baseurl: deps.config.default.baseurl,
   noRepo: false,
+  webhooks: deps.config.api.webhookUrls.length > 0,
 });
 
 export const workflowRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth): void => {

@@ -256,4 +256,28 @@ export const apiSection = {
   } as OptionSpec<string[]>,
   /** As DLRN's PROTECT_READ_ENDPOINTS: when true, GET endpoints need credentials too. */
   protectReadEndpoints: bool('protect_read_endpoints', false),
+  /**
+   * New: URLs that get a JSON POST on every vote, promotion and failed build, retried until they
+   * answer (for three days), so a receiver that is down loses nothing.
+   */
+  webhookUrls: {
+    key: 'webhook_urls',
+    parse: (raw: string) => {
+      const urls = parseList(raw);
+      for (const url of urls) {
+        let parsed: URL;
+        try {
+          parsed = new URL(url);
+        } catch {
+          throw new OptionValueError(`"${url}" is not a URL`);
+        }
+        if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+          throw new OptionValueError(`"${url}" is not an http or https URL`);
+      }
+      return urls;
+    },
+    default: [],
+  } as OptionSpec<string[]>,
+  /** New: when set, each webhook carries `X-DLRN-Signature: sha256=<HMAC of the body>`. */
+  webhookSecret: str('webhook_secret'),
 } satisfies SectionSpec;

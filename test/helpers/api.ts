@@ -46,7 +46,7 @@ export interface Api {
 export const startApi = async (
   kind: DatabaseKind,
   t: { teardown(fn: () => Promise<void>): void },
-  options: { temporal?: boolean; ini?: string } = {},
+  options: { temporal?: boolean; ini?: string; webhookRetryInterval?: string } = {},
 ): Promise<Api> => {
   const dir = await mkdtemp(join(tmpdir(), 'dlrnt-api-'));
   const target = await freshDatabase(kind);
@@ -86,7 +86,14 @@ export const startApi = async (
       await env.close();
     };
   }
-  const app = createApp({ config, db, logger, now: () => NOW, ...(temporal ? { temporal } : {}) });
+  const app = createApp({
+    config,
+    db,
+    logger,
+    now: () => NOW,
+    ...(temporal ? { temporal } : {}),
+    ...(options.webhookRetryInterval ? { webhookRetryInterval: options.webhookRetryInterval } : {}),
+  });
   const server: Server = await new Promise((ready) => {
     const s = app.listen(0, '127.0.0.1', () => ready(s));
   });

@@ -16,10 +16,23 @@ import { buildWorkflowId } from '../../lib/domain/build.ts';
 import type { CommitCandidate } from '../../lib/domain/packages.ts';
 import { commitFiles, createRepo, tag } from '../../scripts/demo/git-repo.ts';
 import { demoSpec } from '../../scripts/make-demo.ts';
-import type { BuildCommitInput, BuildCommitResult } from '../../workflows/build-commit.ts';
+import type { buildCommit, BuildCommitInput, BuildCommitResult } from '../../workflows/build-commit.ts';
+import type { deliverEvent } from '../../workflows/deliver-event.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { uniqueTaskQueue } from '../helpers/services.ts';
 import type { RunResult } from '../../workflows/run.ts';
 import { runInput } from '../helpers/run-input.ts';
-import { connectTemporal, executeWorkflow, type TemporalTestEnv } from '../helpers/temporal.ts';
+import {
+  connectTemporal,
+  executeWorkflow,
+  workflowBundle,
+  type TemporalTestEnv,
+} from '../helpers/temporal.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities/index.ts';
+import { WORKER_TUNING } from '../../cli/worker.ts';
 
 const exec = promisify(execFile);
 const T0 = 1_735_689_600;
@@ -51,6 +64,7 @@ interface World {
 const world = async (
   name: string,
   buildScript = '#!/bin/sh\nmkdir -p share\ncp README share/\n',
+  extraIni = '',
 ): Promise<World> => {
   const dir = await mkdtemp(join(root, `${name}-`));
   const upstream = join(dir, 'upstream', name);
@@ -82,7 +96,7 @@ source=master
 maxretries=3
 [rdoinfo_driver]
 info_files=rdo.yml
-`);
+${extraIni}`);
   const db = await openDatabase(config.default.databaseConnection);
   opened.push(db);
   return { config, db, datadir, dir };
@@ -96,16 +110,19 @@ const discover = async (title: string, w: World): Promise<CommitCandidate> => {
   return commit;
 };
 
+/** A build job for a discovered commit, with the package keys the tests do not need left empty. */
+const jobOf = (commit: CommitCandidate): BuildCommitInput['job'] => ({
+  commit,
+  pkg: { name: commit.projectName, upstream: '', masterDistgit: '', maintainers: [] },
+  buildEnv: [],
+  bootstrap: false,
+  verbose: false,
+  usePublic: false,
+});
+
 const build = async (title: string, w: World, commit: CommitCandidate, maxretries = 3) => {
   const input: BuildCommitInput = {
-    job: {
-      commit,
-      pkg: { name: commit.projectName, upstream: '', masterDistgit: '', maintainers: [] },
-      buildEnv: [],
-      bootstrap: false,
-      verbose: false,
-      usePublic: false,
-    },
+    job: jobOf(commit),
     maxretries,
     retryInterval: '200 milliseconds',
     baseurl: 'http://trunk.example/centos9/',
@@ -273,4 +290,55 @@ test('the rpmbuild.log of a failed upstream build holds the tool output', async 
   t.regex(result.notes, /rpmbuild --rebuild failed with exit code 1/);
   const log = await readFile(join(w.datadir, result.outputDir, 'rpmbuild.log'), 'utf8');
   t.regex(log, /generated code does not compile/);
+});
+
+test('with webhook_urls set, a failed build sends a build_failed event without waiting for it', async (t) => {
+  const bodies: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    req.on('end', () => {
+      bodies.push(body);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.address() as AddressInfo).port;
+  const w = await world('hooked', undefined, `[api]\nwebhook_urls=http://127.0.0.1:${port}/hook\n`);
+  await commitFiles(
+    join(w.dir, 'distgit', 'hooked-distgit'),
+    { 'hooked.spec': 'Version: 1\nRelease: 1\n%description\nno name\n' },
+    T0 + 90,
+  );
+  const commit = await discover(t.title, w);
+  const taskQueue = uniqueTaskQueue(t.title);
+  const worker = await Worker.create({
+    connection: env.connection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    ...WORKER_TUNING,
+    activities: createActivities({ ...w, logger: createLogger({ name: 'test', level: 'warn' }) }),
+  });
+  const input: BuildCommitInput = {
+    job: jobOf(commit),
+    maxretries: 0,
+    webhooks: true,
+  };
+  const workflowId = buildWorkflowId(commit);
+  const event = await worker.runUntil(async () => {
+    const result = await env.client.workflow.execute<typeof buildCommit>('buildCommit', {
+      taskQueue,
+      workflowId,
+      args: [input],
+    });
+    t.is(result.status, 'FAILED');
+    return env.client.workflow.getHandle<typeof deliverEvent>(`event:build_failed:${workflowId}`).result();
+  });
+  t.deepEqual(event, { delivered: [`http://127.0.0.1:${port}/hook`] });
+  t.is(bodies.length, 1);
+  t.like(JSON.parse(bodies[0] ?? '{}') as object, {
+    event: 'build_failed',
+    data: { project_name: 'hooked', commit_hash: commit.commitHash, distro_hash: commit.distroHash },
+  });
 });
