@@ -8,6 +8,7 @@ import { createAuthenticator } from './auth.ts';
 import type { ApiDeps, ApiState } from './context.ts';
 import { errorMiddleware, HttpError } from './errors.ts';
 import { serveGraphql } from './graphql.ts';
+import { floatJson } from './json.ts';
 import { createMetrics } from './metrics.ts';
 import { createRouter } from './routes/index.ts';
 
@@ -19,6 +20,7 @@ export const createApp = (deps: ApiDeps): Koa<ApiState> => {
   const metrics = createMetrics(deps);
   app.use(errorMiddleware(deps.logger));
   app.use(metrics.timeRequests);
+  app.use(floatJson);
   app.use(
     bodyParser({
       enableTypes: ['json'],

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { WebhookEventType } from '../activities/index.ts';
 import type { deliverEvent } from '../workflows/deliver-event.ts';
 import { nowSeconds, type ApiDeps } from './context.ts';
+import { plain } from './json.ts';
 import { HttpError } from './errors.ts';
 
 export const requireTemporal = (deps: ApiDeps): NonNullable<ApiDeps['temporal']> => {
@@ -47,7 +48,7 @@ export const emitEvent = async (
       workflowId: `event:${event}:${new Date(timestamp * 1000).toISOString()}:${randomBytes(4).toString('hex')}`,
       args: [
         {
-          event: { event, timestamp, data },
+          event: { event, timestamp, data: plain(data) },
           ...(deps.webhookRetryInterval ? { retryInterval: deps.webhookRetryInterval } : {}),
         },
       ],

@@ -14,6 +14,7 @@ import { emitEvent, requireTemporal, workflowError } from '../temporal.ts';
 import { commitsById, findCommit, NOT_FOUND, repoHash, repoUrl, requireCommit } from '../commits.ts';
 import { nowSeconds, type ApiDeps, type ApiState } from '../context.ts';
 import { HttpError } from '../errors.ts';
+import { float } from '../json.ts';
 import { int, parseParams, requireJson, str } from '../params.ts';
 import type { Auth } from './index.ts';
 
@@ -57,7 +58,7 @@ const promotionBody = (
   repo_url: repoUrl(baseurl, commit),
   promote_name: p.promote_name,
   component: commit.component,
-  timestamp,
+  timestamp: float(timestamp),
   user,
   aggregate_hash: aggregateHash,
 });
@@ -102,7 +103,7 @@ export const promotionRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: A
       if (!c || (c.type ?? 'rpm') !== 'rpm') return [];
       return [
         {
-          timestamp: r.timestamp,
+          timestamp: float(r.timestamp),
           commit_hash: c.commitHash,
           distro_hash: c.distroHash,
           extended_hash: c.extendedHash,

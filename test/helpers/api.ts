@@ -36,7 +36,7 @@ export interface Api {
     method: string,
     path: string,
     options?: { body?: unknown; auth?: boolean; type?: string },
-  ): Promise<{ status: number; body: any; headers: Headers }>;
+  ): Promise<{ status: number; body: any; headers: Headers; text: string }>;
 }
 
 /**
@@ -126,6 +126,7 @@ export const startApi = async (
         status: response.status,
         body: text ? JSON.parse(text) : undefined,
         headers: response.headers,
+        text,
       };
     },
   };

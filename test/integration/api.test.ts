@@ -4,14 +4,22 @@
  * its error codes, as dlrn-spec §7.2 gives them.
  */
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- the responses are JSON of many shapes, each asserted field by field */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FIXTURE_ROWS } from '../fixtures/dlrn-database.ts';
 import { NOW, PYSAML, q, startApi, TRIPLEO } from '../helpers/api.ts';
-import { DATABASE_KINDS } from '../helpers/services.ts';
+import { DATABASE_KINDS, type DatabaseKind } from '../helpers/services.ts';
+
+/** One test per database engine. */
+const forEachKind = (
+  title: string,
+  body: (t: ExecutionContext, kind: DatabaseKind) => Promise<void>,
+): void => {
+  for (const kind of DATABASE_KINDS) test(`${kind}: ${title}`, (t) => body(t, kind));
+};
 
 for (const kind of DATABASE_KINDS) {
   test(`${kind}: health, repo_status, last_tested_repo, report_result, promotions on a DLRN database`, async (t) => {
@@ -100,11 +108,18 @@ for (const kind of DATABASE_KINDS) {
       `3a/93/${PYSAML.commit_hash}_024e24f0`,
     );
     t.is(await api.db.models.Promotion.count({ where: { promotionName: 'tripleo-ci-testing' } }), 1);
+    // Promotion timestamps are floats in DLRN's JSON; vote timestamps integers.
+    t.regex(promoted.text, /"timestamp":1441901490\.0[,}]/);
+    t.regex(
+      (await api.call('GET', '/api/promotions')).text,
+      /"timestamp":1441901490\.0,.*"timestamp":1441635098\.0,/,
+    );
+    t.regex(status.text, /"timestamp":1441635095,/);
   });
 }
 
-test('sqlite: authentication: POST needs Basic credentials of a users row; GET does not', async (t) => {
-  const api = await startApi('sqlite', t);
+forEachKind('authentication: POST needs Basic credentials of a users row; GET does not', async (t, kind) => {
+  const api = await startApi(kind, t);
   const none = await api.call('POST', '/api/health');
   t.is(none.status, 401);
   t.regex(none.headers.get('www-authenticate') ?? '', /^Basic realm=/);
@@ -124,8 +139,8 @@ test('sqlite: authentication: POST needs Basic credentials of a users row; GET d
   t.is((await api.call('POST', '/api/promote', { body: 'x=1', type: 'text/plain', auth: true })).status, 415);
 });
 
-test('sqlite: bad or missing parameters are 400s that name them, never 500s', async (t) => {
-  const api = await startApi('sqlite', t);
+forEachKind('bad or missing parameters are 400s that name them, never 500s', async (t, kind) => {
+  const api = await startApi(kind, t);
   const missing = await api.call('GET', `/api/repo_status${q({ commit_hash: 'abc' })}`);
   t.is(missing.status, 400);
   t.regex(missing.body.message, /Errors detected: 1 \{'distro_hash': 'field required'\}/);
@@ -180,122 +195,131 @@ test('sqlite: bad or missing parameters are 400s that name them, never 500s', as
   t.is((await api.call('DELETE', '/api/health')).status, 405);
 });
 
-test('sqlite: GET parameters may come in a JSON body (deprecated in DLRN, still accepted)', async (t) => {
-  const api = await startApi('sqlite', t);
-  // fetch refuses a GET with a body; requests (dlrnapi_client's library) sends one.
-  const payload = JSON.stringify({
-    commit_hash: PYSAML.commit_hash,
-    distro_hash: PYSAML.distro_hash,
-    success: false,
-  });
-  const response = await new Promise<{ status: number; body: { job_id: string }[] }>((done, fail) => {
-    const req = request(
-      `${api.url}/api/repo_status`,
+forEachKind(
+  'GET parameters may come in a JSON body (deprecated in DLRN, still accepted)',
+  async (t, kind) => {
+    const api = await startApi(kind, t);
+    // fetch refuses a GET with a body; requests (dlrnapi_client's library) sends one.
+    const payload = JSON.stringify({
+      commit_hash: PYSAML.commit_hash,
+      distro_hash: PYSAML.distro_hash,
+      success: false,
+    });
+    const response = await new Promise<{ status: number; body: { job_id: string }[] }>((done, fail) => {
+      const req = request(
+        `${api.url}/api/repo_status`,
+        {
+          method: 'GET',
+          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+          res.on('end', () =>
+            done({ status: res.statusCode ?? 0, body: JSON.parse(text) as { job_id: string }[] }),
+          );
+        },
+      );
+      req.on('error', fail);
+      req.end(payload);
+    });
+    t.is(response.status, 200);
+    t.deepEqual(
+      response.body.map((v: { job_id: string }) => v.job_id),
+      ['consistent'],
+    );
+  },
+);
+
+forEachKind(
+  "last_tested_repo follows DLRN's fallbacks and POST records an in-progress vote",
+  async (t, kind) => {
+    const api = await startApi(kind, t);
+    // An unknown job falls back to any vote: the newest is the consistent one.
+    t.like((await api.call('GET', `/api/last_tested_repo${q({ max_age: 0, job_id: 'other-ci' })}`)).body, {
+      job_id: 'consistent',
+    });
+    // In sequential mode there is no fallback.
+    t.deepEqual(
+      (
+        await api.call(
+          'GET',
+          `/api/last_tested_repo${q({ max_age: 0, sequential_mode: 1, previous_job_id: 'other-ci' })}`,
+        )
+      ).body,
       {
-        method: 'GET',
-        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-        res.on('end', () =>
-          done({ status: res.statusCode ?? 0, body: JSON.parse(text) as { job_id: string }[] }),
-        );
+        message: 'No vote found',
       },
     );
-    req.on('error', fail);
-    req.end(payload);
-  });
-  t.is(response.status, 200);
-  t.deepEqual(
-    response.body.map((v: { job_id: string }) => v.job_id),
-    ['consistent'],
-  );
-});
+    // max_age in hours before "now": the fixture's 2015 votes are too old for 24 hours.
+    t.is((await api.call('GET', `/api/last_tested_repo${q({ max_age: 24 })}`)).status, 400);
+    const posted = await api.call('POST', '/api/last_tested_repo', {
+      auth: true,
+      body: { max_age: 0, success: true, reporting_job_id: 'phase2-ci' },
+    });
+    t.is(posted.status, 201);
+    t.like(posted.body, {
+      commit_hash: PYSAML.commit_hash,
+      job_id: 'phase2-ci',
+      success: false,
+      in_progress: true,
+      user: 'ci',
+      timestamp: NOW / 1000,
+    });
+  },
+);
 
-test("sqlite: last_tested_repo follows DLRN's fallbacks and POST records an in-progress vote", async (t) => {
-  const api = await startApi('sqlite', t);
-  // An unknown job falls back to any vote: the newest is the consistent one.
-  t.like((await api.call('GET', `/api/last_tested_repo${q({ max_age: 0, job_id: 'other-ci' })}`)).body, {
-    job_id: 'consistent',
-  });
-  // In sequential mode there is no fallback.
-  t.deepEqual(
-    (
-      await api.call(
-        'GET',
-        `/api/last_tested_repo${q({ max_age: 0, sequential_mode: 1, previous_job_id: 'other-ci' })}`,
-      )
-    ).body,
-    {
-      message: 'No vote found',
-    },
-  );
-  // max_age in hours before "now": the fixture's 2015 votes are too old for 24 hours.
-  t.is((await api.call('GET', `/api/last_tested_repo${q({ max_age: 24 })}`)).status, 400);
-  const posted = await api.call('POST', '/api/last_tested_repo', {
-    auth: true,
-    body: { max_age: 0, success: true, reporting_job_id: 'phase2-ci' },
-  });
-  t.is(posted.status, 201);
-  t.like(posted.body, {
-    commit_hash: PYSAML.commit_hash,
-    job_id: 'phase2-ci',
-    success: false,
-    in_progress: true,
-    user: 'ci',
-    timestamp: NOW / 1000,
-  });
-});
+forEachKind(
+  'promote refuses reserved names, paths out of the repos directory, unknown and purged commits',
+  async (t, kind) => {
+    const api = await startApi(kind, t);
+    const body = (extra: object) => ({
+      commit_hash: PYSAML.commit_hash,
+      distro_hash: PYSAML.distro_hash,
+      ...extra,
+    });
+    t.deepEqual(
+      (await api.call('POST', '/api/promote', { auth: true, body: body({ promote_name: 'current' }) })).body,
+      {
+        message: 'Invalid promote_name current',
+      },
+    );
+    t.is(
+      (await api.call('POST', '/api/promote', { auth: true, body: body({ promote_name: '../escape' }) }))
+        .status,
+      403,
+    );
+    t.is(
+      (await api.call('POST', '/api/promote', { auth: true, body: body({ promote_name: 'a/b' }) })).status,
+      403,
+    );
+    t.false(existsSync(join(api.datadir, 'escape')));
+    t.deepEqual(
+      (await api.call('POST', '/api/promote', { auth: true, body: { promote_name: 'x', commit_hash: 'a' } }))
+        .body,
+      {
+        message: 'Both commit_hash and distro_hash must be specified.',
+      },
+    );
+    t.is(
+      (
+        await api.call('POST', '/api/promote', {
+          auth: true,
+          body: { promote_name: 'x', commit_hash: 'a', distro_hash: 'b' },
+        })
+      ).status,
+      400,
+    );
+    await api.db.models.Commit.update({ flags: 2 }, { where: { id: PYSAML.id } });
+    const purged = await api.call('POST', '/api/promote', { auth: true, body: body({ promote_name: 'x' }) });
+    t.is(purged.status, 410);
+    t.is(purged.body.message, 'commit_hash+distro_hash+extended_hash has been purged, cannot promote it');
+    t.is(await api.db.models.Promotion.count(), 1);
+  },
+);
 
-test('sqlite: promote refuses reserved names, paths out of the repos directory, unknown and purged commits', async (t) => {
-  const api = await startApi('sqlite', t);
-  const body = (extra: object) => ({
-    commit_hash: PYSAML.commit_hash,
-    distro_hash: PYSAML.distro_hash,
-    ...extra,
-  });
-  t.deepEqual(
-    (await api.call('POST', '/api/promote', { auth: true, body: body({ promote_name: 'current' }) })).body,
-    {
-      message: 'Invalid promote_name current',
-    },
-  );
-  t.is(
-    (await api.call('POST', '/api/promote', { auth: true, body: body({ promote_name: '../escape' }) }))
-      .status,
-    403,
-  );
-  t.is(
-    (await api.call('POST', '/api/promote', { auth: true, body: body({ promote_name: 'a/b' }) })).status,
-    403,
-  );
-  t.false(existsSync(join(api.datadir, 'escape')));
-  t.deepEqual(
-    (await api.call('POST', '/api/promote', { auth: true, body: { promote_name: 'x', commit_hash: 'a' } }))
-      .body,
-    {
-      message: 'Both commit_hash and distro_hash must be specified.',
-    },
-  );
-  t.is(
-    (
-      await api.call('POST', '/api/promote', {
-        auth: true,
-        body: { promote_name: 'x', commit_hash: 'a', distro_hash: 'b' },
-      })
-    ).status,
-    400,
-  );
-  await api.db.models.Commit.update({ flags: 2 }, { where: { id: PYSAML.id } });
-  const purged = await api.call('POST', '/api/promote', { auth: true, body: body({ promote_name: 'x' }) });
-  t.is(purged.status, 410);
-  t.is(purged.body.message, 'commit_hash+distro_hash+extended_hash has been purged, cannot promote it');
-  t.is(await api.db.models.Promotion.count(), 1);
-});
-
-test('sqlite: promotions filters, limit and the 100-row cap; components', async (t) => {
-  const api = await startApi('sqlite', t);
+forEachKind('promotions filters, limit and the 100-row cap; components', async (t, kind) => {
+  const api = await startApi(kind, t);
   for (let i = 0; i < 120; i++) {
     await api.db.models.Promotion.create({
       commitId: PYSAML.id,
@@ -318,65 +342,74 @@ test('sqlite: promotions filters, limit and the 100-row cap; components', async 
   t.deepEqual((await api.call('GET', '/api/components')).body, { components: ['tripleo'] });
 });
 
-test('sqlite: metrics/builds counts builds in the dates; recheck_package deletes a failed build only', async (t) => {
-  const api = await startApi('sqlite', t);
-  t.deepEqual(
-    (await api.call('GET', `/api/metrics/builds${q({ start_date: '2015-09-07', end_date: '2015-09-08' })}`))
-      .body,
-    {
-      succeeded: 1,
-      failed: 1,
-      total: 2,
-    },
-  );
-  t.deepEqual(
-    (
-      await api.call(
-        'GET',
-        `/api/metrics/builds${q({ start_date: '2015-09-07', end_date: '2015-09-08', package_name: TRIPLEO.project_name })}`,
-      )
-    ).body,
-    { succeeded: 0, failed: 1, total: 1 },
-  );
-  t.is(
-    (
-      await api.call('POST', `/api/recheck_package${q({ package_name: PYSAML.project_name })}`, {
-        auth: true,
-      })
-    ).status,
-    409,
-  );
-  t.is(
-    (await api.call('POST', `/api/recheck_package${q({ package_name: 'nope' })}`, { auth: true })).status,
-    400,
-  );
-  const rechecked = await api.call(
-    'POST',
-    `/api/recheck_package${q({ package_name: TRIPLEO.project_name })}`,
-    { auth: true },
-  );
-  t.is(rechecked.status, 201);
-  t.deepEqual(rechecked.body, { result: 'ok' });
-  t.is(await api.db.models.Commit.count({ where: { id: TRIPLEO.id } }), 0);
-});
+forEachKind(
+  'metrics/builds counts builds in the dates; recheck_package deletes a failed build only',
+  async (t, kind) => {
+    const api = await startApi(kind, t);
+    t.deepEqual(
+      (await api.call('GET', `/api/metrics/builds${q({ start_date: '2015-09-07', end_date: '2015-09-08' })}`))
+        .body,
+      {
+        succeeded: 1,
+        failed: 1,
+        total: 2,
+      },
+    );
+    t.deepEqual(
+      (
+        await api.call(
+          'GET',
+          `/api/metrics/builds${q({ start_date: '2015-09-07', end_date: '2015-09-08', package_name: TRIPLEO.project_name })}`,
+        )
+      ).body,
+      { succeeded: 0, failed: 1, total: 1 },
+    );
+    t.is(
+      (
+        await api.call('POST', `/api/recheck_package${q({ package_name: PYSAML.project_name })}`, {
+          auth: true,
+        })
+      ).status,
+      409,
+    );
+    t.is(
+      (await api.call('POST', `/api/recheck_package${q({ package_name: 'nope' })}`, { auth: true })).status,
+      400,
+    );
+    const rechecked = await api.call(
+      'POST',
+      `/api/recheck_package${q({ package_name: TRIPLEO.project_name })}`,
+      { auth: true },
+    );
+    t.is(rechecked.status, 201);
+    t.deepEqual(rechecked.body, { result: 'ok' });
+    t.is(await api.db.models.Commit.count({ where: { id: TRIPLEO.id } }), 0);
+  },
+);
 
-test('sqlite: agg_status lists the votes of an aggregate hash, an empty list for an unknown one', async (t) => {
-  const api = await startApi('sqlite', t);
-  const agg = FIXTURE_ROWS.civotes_agg[0];
-  t.like((await api.call('GET', `/api/agg_status${q({ aggregate_hash: agg.ref_hash })}`)).body[0], {
-    aggregate_hash: agg.ref_hash,
-    job_id: 'phase1-ci',
-    success: true,
-    in_progress: false,
-  });
-  t.deepEqual((await api.call('GET', `/api/agg_status${q({ aggregate_hash: 'unknown' })}`)).body, []);
-});
+forEachKind(
+  'agg_status lists the votes of an aggregate hash, an empty list for an unknown one',
+  async (t, kind) => {
+    const api = await startApi(kind, t);
+    const agg = FIXTURE_ROWS.civotes_agg[0];
+    t.like((await api.call('GET', `/api/agg_status${q({ aggregate_hash: agg.ref_hash })}`)).body[0], {
+      aggregate_hash: agg.ref_hash,
+      job_id: 'phase1-ci',
+      success: true,
+      in_progress: false,
+    });
+    t.deepEqual((await api.call('GET', `/api/agg_status${q({ aggregate_hash: 'unknown' })}`)).body, []);
+  },
+);
 
-test('sqlite: with protect_read_endpoints, GETs need credentials too; /metrics never does', async (t) => {
-  const api = await startApi('sqlite', t, { ini: '[api]\nprotect_read_endpoints=true\n' });
-  const anonymous = await api.call('GET', '/api/health');
-  t.is(anonymous.status, 401);
-  t.regex(anonymous.headers.get('www-authenticate') ?? '', /^Basic/);
-  t.deepEqual((await api.call('GET', '/api/health', { auth: true })).body, { result: 'ok' });
-  t.is((await fetch(`${api.url}/metrics`)).status, 200);
-});
+forEachKind(
+  'with protect_read_endpoints, GETs need credentials too; /metrics never does',
+  async (t, kind) => {
+    const api = await startApi(kind, t, { ini: '[api]\nprotect_read_endpoints=true\n' });
+    const anonymous = await api.call('GET', '/api/health');
+    t.is(anonymous.status, 401);
+    t.regex(anonymous.headers.get('www-authenticate') ?? '', /^Basic/);
+    t.deepEqual((await api.call('GET', '/api/health', { auth: true })).body, { result: 'ok' });
+    t.is((await fetch(`${api.url}/metrics`)).status, 200);
+  },
+);

@@ -1,0 +1,53 @@
+/**
+ * JSON as DLRN's Python writes it where a client may notice: promotion timestamps are floats
+ * (`1441901490.0`), which JSON.stringify cannot express for a whole number. A value wrapped in
+ * `float()` is written with its fraction.
+ */
+const TOKEN = '@@dlrn-float@@';
+
+export class JsonFloat {
+  readonly value: number;
+  constructor(value: number) {
+    this.value = value;
+  }
+  toJSON(): string {
+    return `${TOKEN}${this.value}${TOKEN}`;
+  }
+}
+
+export const float = (value: number): JsonFloat => new JsonFloat(value);
+
+const PATTERN = new RegExp(`"${TOKEN}(-?[0-9.e+]+)${TOKEN}"`, 'g');
+
+/** JSON text of `body`, floats written as floats, and whether there were any. */
+const serialize = (body: unknown): { text: string; floats: boolean } => {
+  let floats = false;
+  const text = JSON.stringify(body).replace(PATTERN, (_m, n: string) => {
+    floats = true;
+    return /[.e]/.test(n) ? n : `${n}.0`;
+  });
+  return { text, floats };
+};
+
+/** The value with every float unwrapped to a plain number (for payloads that are not responses). */
+export const plain = <T>(value: T): T => JSON.parse(serialize(value).text) as T;
+
+/** Koa middleware: a JSON body holding floats is serialized here; others as Koa does. */
+export const floatJson = async (
+  ctx: { body: unknown; type: string },
+  next: () => Promise<unknown>,
+): Promise<void> => {
+  await next();
+  const body = ctx.body;
+  if (
+    body === null ||
+    typeof body !== 'object' ||
+    Buffer.isBuffer(body) ||
+    typeof (body as { pipe?: unknown }).pipe === 'function'
+  )
+    return;
+  const { text, floats } = serialize(body);
+  if (!floats) return;
+  ctx.type = 'application/json';
+  ctx.body = text;
+};
