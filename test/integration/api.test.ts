@@ -7,7 +7,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
-import { readlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FIXTURE_ROWS } from '../fixtures/dlrn-database.ts';
 import { NOW, PYSAML, q, startApi, TRIPLEO } from '../helpers/api.ts';
@@ -413,3 +414,52 @@ forEachKind(
     t.is((await fetch(`${api.url}/metrics`)).status, 200);
   },
 );
+
+test('sqlite: in component mode, promote links inside the component and records the aggregate hash', async (t) => {
+  const api = await startApi('sqlite', t, { ini: 'use_components=true\n' });
+  const hash = 'a0b1c2d3e4f5061728394a5b6c7d8e9f00112233';
+  const distro = 'd'.repeat(40);
+  await api.db.models.Commit.create({
+    type: 'rpm',
+    projectName: 'python-tripleo-common',
+    commitHash: hash,
+    distroHash: distro,
+    extendedHash: null,
+    dtCommit: 1441640000,
+    dtDistro: 1441640000,
+    dtExtended: 0,
+    dtBuild: 1441640100,
+    status: 'SUCCESS',
+    component: 'tripleo',
+    flags: 0,
+  });
+  const repos = join(api.datadir, 'repos');
+  const hashed = join(repos, 'component', 'tripleo', 'a0', 'b1', `${hash}_dddddddd`);
+  await mkdir(hashed, { recursive: true });
+  const repoFile =
+    '[delorean-component-tripleo]\nname=tripleo\nbaseurl=http://trunk.example/centos9/component/tripleo\n';
+  await writeFile(join(hashed, 'delorean.repo'), repoFile);
+
+  const promoted = await api.call('POST', '/api/promote', {
+    auth: true,
+    body: { commit_hash: hash, distro_hash: distro, promote_name: 'tripleo-ci-testing' },
+  });
+  t.is(promoted.status, 201, promoted.text);
+  const expected = createHash('md5').update(`${repoFile}\n`).digest('hex');
+  t.like(promoted.body, { component: 'tripleo', aggregate_hash: expected });
+  t.is(await readlink(join(repos, 'component', 'tripleo', 'tripleo-ci-testing')), `a0/b1/${hash}_dddddddd`);
+  t.is(await readFile(join(repos, 'tripleo-ci-testing', 'delorean.repo'), 'utf8'), `${repoFile}\n`);
+  t.is(
+    (await api.db.models.Promotion.findOne({ where: { promotionName: 'tripleo-ci-testing' } }))?.getDataValue(
+      'aggregateHash',
+    ),
+    expected,
+  );
+  // A vote on the aggregate is now accepted.
+  const vote = await api.call('POST', '/api/report_result', {
+    auth: true,
+    body: { aggregate_hash: expected, job_id: 'phase1', url: '', timestamp: 1441901000, success: true },
+  });
+  t.is(vote.status, 201);
+  t.deepEqual((await api.call('GET', '/api/components')).body, { components: ['tripleo'] });
+});

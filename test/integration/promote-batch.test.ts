@@ -116,3 +116,48 @@ test('every item is checked before anything is touched', async (t) => {
   t.is((await api.call('POST', '/api/promote-batch', { body: [item('x')] })).status, 401);
   t.is(await api.db.models.Promotion.count(), 1);
 });
+
+test('in component mode the batch ends with one aggregate, for the last name, stored on the last row', async (t) => {
+  const api = await startApi('sqlite', t, { temporal: true, ini: 'use_components=true\n' });
+  const hash = 'b0b1c2d3e4f5061728394a5b6c7d8e9f00112233';
+  const distro = 'd'.repeat(40);
+  await api.db.models.Commit.create({
+    type: 'rpm',
+    projectName: 'python-tripleo-common',
+    commitHash: hash,
+    distroHash: distro,
+    extendedHash: null,
+    dtCommit: 1441640000,
+    dtDistro: 1441640000,
+    dtExtended: 0,
+    dtBuild: 1441640100,
+    status: 'SUCCESS',
+    component: 'tripleo',
+    flags: 0,
+  });
+  const hashed = join(api.datadir, 'repos', 'component', 'tripleo', 'b0', 'b1', `${hash}_dddddddd`);
+  await mkdir(hashed, { recursive: true });
+  await writeFile(join(hashed, 'delorean.repo'), '[delorean-component-tripleo]\n');
+  const body = ['first-name', 'last-name'].map((promote_name) => ({
+    commit_hash: hash,
+    distro_hash: distro,
+    promote_name,
+  }));
+  const response = await api.call('POST', '/api/promote-batch', { auth: true, body });
+  t.is(response.status, 201, response.text);
+  t.is(typeof response.body.aggregate_hash, 'string');
+  const rows = (await api.db.models.Promotion.findAll({ where: { user: 'ci' }, order: [['id', 'ASC']] })).map(
+    (r) => r.get({ plain: true }),
+  );
+  t.deepEqual(
+    rows.map((r) => [r.promotionName, r.aggregateHash]),
+    [
+      ['first-name', null],
+      ['last-name', response.body.aggregate_hash],
+    ],
+  );
+  t.is(
+    await linkOf(join(api.datadir, 'repos', 'component', 'tripleo', 'last-name')),
+    `b0/b1/${hash}_dddddddd`,
+  );
+});
