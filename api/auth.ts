@@ -36,6 +36,8 @@ export const createAuthenticator = (deps: ApiDeps) => {
   const authenticate = async (ctx: Context): Promise<string> => {
     const header = ctx.get('Authorization');
     const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+    if (match && !deps.config.api.authDrivers.includes('DBAuthentication'))
+      throw unauthorized('Basic authentication is not enabled ([api] auth_drivers lacks DBAuthentication)');
     if (!match) {
       if (/^Negotiate\s/i.test(header))
         throw unauthorized('Kerberos authentication is not supported by this server');

@@ -463,3 +463,11 @@ test('sqlite: in component mode, promote links inside the component and records 
   t.is(vote.status, 201);
   t.deepEqual((await api.call('GET', '/api/components')).body, { components: ['tripleo'] });
 });
+
+test('sqlite: Basic credentials are refused when [api] auth_drivers lacks DBAuthentication', async (t) => {
+  const api = await startApi('sqlite', t, { ini: '[api]\nauth_drivers=KrbAuthentication\n' });
+  const refused = await api.call('POST', '/api/health', { auth: true });
+  t.is(refused.status, 401);
+  t.regex(refused.body.message, /auth_drivers lacks DBAuthentication/);
+  t.is((await api.call('GET', '/api/health')).status, 200);
+});
