@@ -81,6 +81,8 @@ test('missing options take DLRN defaults, and paths default to the install', (t)
     port: 5000,
     authDrivers: ['DBAuthentication'],
     protectReadEndpoints: false,
+    webhookUrls: [],
+    webhookSecret: null,
   });
 });
 
