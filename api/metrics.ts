@@ -7,9 +7,8 @@
  */
 import type { Context, Next } from 'koa';
 import { collectDefaultMetrics, Counter, Gauge, Registry, Summary } from 'prom-client';
-import { QueryTypes } from 'sequelize';
 import type { RunProgress } from '../workflows/run.ts';
-import type { CommitModel } from '../lib/db/index.ts';
+import { promotionLags, type CommitModel } from '../lib/db/index.ts';
 import type { ApiDeps } from './context.ts';
 
 const BUILD_COUNTERS = [
@@ -26,7 +25,6 @@ export const createMetrics = (deps: ApiDeps) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const baseurl = deps.config.default.baseurl ?? '';
-  const { sequelize } = deps.db;
 
   const requestTime = new Summary({
     name: 'dlrn_request_processing_seconds',
@@ -64,16 +62,9 @@ export const createMetrics = (deps: ApiDeps) => {
     labelNames: ['promote_name'],
     registers: [registry],
     async collect() {
-      const rows = await sequelize.query<{ name: string; built: number | null; newest: number | null }>(
-        `SELECT p.promotion_name AS name, c.dt_build AS built,
-                (SELECT MAX(dt_build) FROM commits WHERE status = 'SUCCESS') AS newest
-           FROM promotions p JOIN commits c ON c.id = p.commit_id
-          WHERE p.id IN (SELECT MAX(id) FROM promotions GROUP BY promotion_name)`,
-        { type: QueryTypes.SELECT },
-      );
+      const lags = await promotionLags(deps.db);
       this.reset();
-      for (const r of rows)
-        this.set({ promote_name: r.name }, Math.max(0, Number(r.newest ?? 0) - Number(r.built ?? 0)));
+      for (const { name, lag } of lags) this.set({ promote_name: name }, lag);
     },
   });
 

@@ -26,7 +26,7 @@ import { outputDirOf, type BuildJob, type PublishedPackage } from '../../lib/dom
 
 export type { PublishedPackage } from '../../lib/domain/build.ts';
 import { ToolError } from '../../lib/domain/errors.ts';
-import type { CommitAttributes } from '../../lib/db/index.ts';
+import { knownComponents, type CommitAttributes } from '../../lib/db/index.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { aggregateRepoFiles } from '../../lib/repo/aggregate.ts';
 import { switchLink, VERSIONS_HEADER } from '../../lib/repo/links.ts';
@@ -243,15 +243,10 @@ export const postBuild = async (deps: ActivityDeps, input: PostBuildInput): Prom
     let aggregateHash: string | undefined;
     if (componentMode) {
       // The top-level current and consistent are directories of aggregates in component mode.
-      const known = await deps.db.models.Commit.findAll({
-        attributes: ['component'],
-        where: { component: { [Op.ne]: null } },
-        group: ['component'],
-      });
       const fromPackages = new Set(packages.map((p) => p.component).filter((c): c is string => Boolean(c)));
-      const components = known
-        .map((c) => c.getDataValue('component') ?? '')
-        .filter((c) => c && (input.packages ? fromPackages.has(c) : true));
+      const components = (await knownComponents(deps.db)).filter((c) =>
+        input.packages ? fromPackages.has(c) : true,
+      );
       aggregateHash = await aggregateRepoFiles(config, 'current', components);
       if (consistent) await aggregateRepoFiles(config, 'consistent', components);
     }

@@ -4,8 +4,7 @@
  * component aggregate of a promotion name (undone by pointing its three links back).
  */
 import { join, resolve } from 'node:path';
-import { Op } from 'sequelize';
-import { ToolError } from '../../lib/domain/errors.ts';
+import { knownComponents } from '../../lib/db/index.ts';
 import { aggregateRepoFiles } from '../../lib/repo/aggregate.ts';
 import {
   currentTarget,
@@ -24,13 +23,8 @@ export interface PromotionRow {
 }
 
 /** Switches a promotion link; returns its previous target. A file-system refusal is final. */
-export const switchPromotion = async (_deps: ActivityDeps, link: PromotionLink): Promise<string | null> => {
-  try {
-    return (await switchPromotionLink(link)) ?? null;
-  } catch (err) {
-    throw new ToolError(`Symlink creation failed with error: ${(err as Error).message}`, { cause: err });
-  }
-};
+export const switchPromotion = async (_deps: ActivityDeps, link: PromotionLink): Promise<string | null> =>
+  (await switchPromotionLink(link)) ?? null;
 
 export const restorePromotion = async (
   _deps: ActivityDeps,
@@ -66,13 +60,7 @@ export const aggregatePromotion = async (
 ): Promise<{ hash: string; previous: (string | null)[] }> => {
   const links = aggregateLinks(deps, name);
   const previous = await Promise.all(links.map(async (l) => (await currentTarget(l)) ?? null));
-  const known = await deps.db.models.Commit.findAll({
-    attributes: ['component'],
-    where: { component: { [Op.ne]: null } },
-    group: ['component'],
-  });
-  const components = known.map((c) => c.getDataValue('component') ?? '').filter(Boolean);
-  return { hash: await aggregateRepoFiles(deps.config, name, components), previous };
+  return { hash: await aggregateRepoFiles(deps.config, name, await knownComponents(deps.db)), previous };
 };
 
 export const restoreAggregate = async (

@@ -10,17 +10,22 @@ import { Context } from '@temporalio/activity';
 import { existsSync } from 'node:fs';
 import { lstat, readdir, realpath, rm, stat, unlink } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
-import { Op, QueryTypes } from 'sequelize';
+import { Op } from 'sequelize';
 import { commitDir } from '../../lib/domain/repo-layout.ts';
 import {
   decidePurge,
-  PURGED_FLAG,
   successKey,
   type PurgeAction,
   type PurgeCandidate,
   type PurgeDecision,
 } from '../../lib/domain/purge.ts';
-import type { CommitAttributes } from '../../lib/db/index.ts';
+import {
+  knownComponents,
+  markPurged,
+  newestSuccessBuildTimes,
+  promotionNames,
+  type CommitAttributes,
+} from '../../lib/db/index.ts';
 import type { ActivityDeps } from '../deps.ts';
 
 export interface PurgePlanInput {
@@ -116,11 +121,7 @@ const successfulCommitKeys = async (
 const agedAggregates = async (deps: ActivityDeps, cutoff: number): Promise<string[]> => {
   const repos = reposDir(deps);
   const reponame = deps.config.default.reponame ?? 'delorean';
-  const promotions = await deps.db.sequelize.query<{ name: string }>(
-    'SELECT DISTINCT promotion_name AS name FROM promotions',
-    { type: QueryTypes.SELECT },
-  );
-  const names = [...new Set(['current', 'consistent', ...promotions.map((p) => p.name)])];
+  const names = [...new Set(['current', 'consistent', ...(await promotionNames(deps.db))])];
   const aged: string[] = [];
   for (const name of names) {
     const top = join(repos, name);
@@ -157,15 +158,7 @@ export const planPurge = async (deps: ActivityDeps, input: PurgePlanInput): Prom
       order: [['id', 'DESC']],
     })
   ).map((r) => r.get({ plain: true }));
-  const components = deps.config.default.useComponents
-    ? (
-        await Commit.findAll({
-          attributes: ['component'],
-          where: { component: { [Op.ne]: null } },
-          group: ['component'],
-        })
-      ).flatMap((r) => r.getDataValue('component') ?? [])
-    : [];
+  const components = deps.config.default.useComponents ? await knownComponents(deps.db) : [];
   const excludeDirs = input.excludeDirs.map((d) => (isAbsolute(d) ? d : resolve(input.cwd, d)));
   const candidates: PurgeCandidate[] = rows.map((r) => ({
     id: r.id,
@@ -179,12 +172,8 @@ export const planPurge = async (deps: ActivityDeps, input: PurgePlanInput): Prom
   const excluded = new Set(
     rows.filter((r) => inExcludedDirs(r.artifacts, excludeDirs, repos, components)).map((r) => r.id),
   );
-  const newest = await deps.db.sequelize.query<{ project_name: string; newest: number }>(
-    "SELECT project_name, MAX(dt_build) AS newest FROM commits WHERE type = 'rpm' AND status = 'SUCCESS' GROUP BY project_name",
-    { type: QueryTypes.SELECT },
-  );
   const decision = decidePurge(candidates, {
-    newestSuccess: new Map(newest.map((n) => [n.project_name, Number(n.newest)])),
+    newestSuccess: await newestSuccessBuildTimes(deps.db),
     successfulCommits: await successfulCommitKeys(deps, candidates),
     excluded,
   });
@@ -230,12 +219,7 @@ export const applyPurgeSteps = async (
     else if (input.action === 'keep-rpms') await removeAllButRpms(dir);
     Context.current().heartbeat({ done: i + 1, of: rows.length });
   }
-  if (input.ids.length > 0) {
-    await deps.db.sequelize.query(
-      `UPDATE commits SET flags = COALESCE(flags, 0) | ${PURGED_FLAG} WHERE id IN (:ids)`,
-      { replacements: { ids: input.ids } },
-    );
-  }
+  await markPurged(deps.db, input.ids);
   return rows.length;
 };
 

@@ -6,7 +6,7 @@ import type { Router } from '@koa/router';
 import { randomBytes } from 'node:crypto';
 import { Op, type WhereOptions } from 'sequelize';
 import { z } from 'zod';
-import type { CommitAttributes, PromotionAttributes } from '../../lib/db/index.ts';
+import { knownComponents, type CommitAttributes, type PromotionAttributes } from '../../lib/db/index.ts';
 import { aggregateRepoFiles } from '../../lib/repo/aggregate.ts';
 import { promotionLink, switchPromotionLink, type PromotionLink } from '../../lib/repo/promote.ts';
 import type { promoteBatch, PromoteBatchResult } from '../../workflows/promote-batch.ts';
@@ -139,24 +139,11 @@ export const promotionRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: A
       throw new HttpError(400, 'Both commit_hash and distro_hash must be specified.');
     const commit = await requireCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
     const link = promotionLink(deps.config, commit, p.promote_name);
-    try {
-      await switchPromotionLink(link);
-    } catch (err) {
-      throw new HttpError(500, `Symlink creation failed with error: ${(err as Error).message}`);
-    }
-    let aggregateHash: string | null = null;
-    if (deps.config.default.useComponents) {
-      const components = await models.Commit.findAll({
-        attributes: ['component'],
-        where: { component: { [Op.ne]: null } },
-        group: ['component'],
-      });
-      aggregateHash = await aggregateRepoFiles(
-        deps.config,
-        p.promote_name,
-        components.map((c) => c.getDataValue('component') ?? '').filter(Boolean),
-      );
-    }
+    // A link that cannot be made is a ToolError: a 500 with DLRN's message.
+    await switchPromotionLink(link);
+    const aggregateHash = deps.config.default.useComponents
+      ? await aggregateRepoFiles(deps.config, p.promote_name, await knownComponents(deps.db))
+      : null;
     const timestamp = Math.trunc(nowSeconds(deps));
     await models.Promotion.create({
       commitId: commit.id,

@@ -116,3 +116,4 @@ export const openDatabase = async (
   }
   return { sequelize, models: defineModels(sequelize), target, close: () => sequelize.close() };
 };
+export * from './queries.ts';

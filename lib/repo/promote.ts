@@ -8,7 +8,7 @@ import { lstat, readlink, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { DlrnConfig } from '../config/index.ts';
 import type { CommitAttributes } from '../db/index.ts';
-import { ForbiddenError, GoneError } from '../domain/errors.ts';
+import { ForbiddenError, GoneError, ToolError } from '../domain/errors.ts';
 import { PURGED_FLAG } from '../domain/purge.ts';
 import { commitDir } from '../domain/repo-layout.ts';
 import { switchLink } from './links.ts';
@@ -53,10 +53,17 @@ export const currentTarget = async (link: string): Promise<string | undefined> =
   return stat?.isSymbolicLink() ? readlink(link) : undefined;
 };
 
-/** Switches the link atomically; returns the previous target, for an undo. */
+/**
+ * Switches the link atomically; returns the previous target, for an undo. A file system that
+ * refuses is a ToolError with DLRN's message.
+ */
 export const switchPromotionLink = async (p: PromotionLink): Promise<string | undefined> => {
   const previous = await currentTarget(p.link);
-  await switchLink(p.link, p.target);
+  try {
+    await switchLink(p.link, p.target);
+  } catch (err) {
+    throw new ToolError(`Symlink creation failed with error: ${(err as Error).message}`, { cause: err });
+  }
   return previous;
 };
 

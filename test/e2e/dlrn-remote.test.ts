@@ -7,16 +7,15 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openDatabase, type Database } from '../../lib/db/index.ts';
 import { commitDir } from '../../lib/domain/repo-layout.ts';
 import { makeDemo } from '../../scripts/make-demo.ts';
 import { specFile } from '../../scripts/demo/git-repo.ts';
 import { runCli } from '../helpers/cli.ts';
+import { serveDirectory } from '../helpers/remote.ts';
 import { temporalAddress, uniqueTaskQueue } from '../helpers/services.ts';
 
 const exec = promisify(execFile);
@@ -24,10 +23,9 @@ const exec = promisify(execFile);
 let dir: string;
 let ini: string;
 let remote: string;
-let server: Server;
+let served: Awaited<ReturnType<typeof serveDirectory>>;
 let base: string;
 let db: Database;
-const requests: string[] = [];
 const flags: string[] = [];
 
 const AGENT = {
@@ -87,19 +85,8 @@ test.before(async () => {
       status: 'SUCCESS',
     }),
   );
-  server = createServer((req, res) => {
-    requests.push(req.url ?? '');
-    const path = normalize(join(remote, decodeURIComponent(req.url ?? '/')));
-    readFile(path).then(
-      (body) => res.end(body),
-      () => {
-        res.statusCode = 404;
-        res.end('not found');
-      },
-    );
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  served = await serveDirectory(remote);
+  base = served.url;
   flags.push(
     '--config-file',
     ini,
@@ -113,7 +100,7 @@ test.before(async () => {
 
 test.after.always(async () => {
   await db?.close();
-  server?.close();
+  await served?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -155,8 +142,8 @@ test.serial(
     // Imports never make a repository consistent, nor vote for it.
     t.false(existsSync(data('repos', 'consistent')));
     t.is(await db.models.CiVote.count(), 0);
-    t.true(requests.includes(`/repos/${agentDir}/commit.yaml`));
-    t.true(requests.includes(`/repos/${agentDir}/${RPM}`));
+    t.true(served.requests.includes(`/repos/${agentDir}/commit.yaml`));
+    t.true(served.requests.includes(`/repos/${agentDir}/${RPM}`));
   },
 );
 

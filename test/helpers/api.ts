@@ -135,3 +135,36 @@ export const startApi = async (
 /** A query string. */
 export const q = (params: Record<string, string | number | boolean>) =>
   `?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
+
+/**
+ * A successful build of `python-tripleo-common` in component `tripleo`, with its hashed
+ * directory holding `repoFile` as delorean.repo (component mode's aggregates read it).
+ */
+export const addComponentBuild = async (api: Api, hash: string, repoFile: string): Promise<string> => {
+  await api.db.models.Commit.create({
+    type: 'rpm',
+    projectName: 'python-tripleo-common',
+    commitHash: hash,
+    distroHash: 'd'.repeat(40),
+    extendedHash: null,
+    dtCommit: 1441640000,
+    dtDistro: 1441640000,
+    dtExtended: 0,
+    dtBuild: 1441640100,
+    status: 'SUCCESS',
+    component: 'tripleo',
+    flags: 0,
+  });
+  const hashed = join(
+    api.datadir,
+    'repos',
+    'component',
+    'tripleo',
+    hash.slice(0, 2),
+    hash.slice(2, 4),
+    `${hash}_dddddddd`,
+  );
+  await mkdir(hashed, { recursive: true });
+  await writeFile(join(hashed, 'delorean.repo'), repoFile);
+  return hashed;
+};

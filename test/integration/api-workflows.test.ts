@@ -5,36 +5,14 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument -- JSON responses */
 import test from 'ava';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, normalize } from 'node:path';
 import type { RunInput } from '../../workflows/run.ts';
 import { startApi } from '../helpers/api.ts';
+import { serveFailedRemoteBuild } from '../helpers/remote.ts';
 
 test('remote/import imports a remote build over http and refuses other URLs', async (t) => {
   const api = await startApi('sqlite', t, { temporal: true });
-  const remote = await mkdtemp(join(tmpdir(), 'dlrnt-remote-api-'));
-  t.teardown(() => rm(remote, { recursive: true, force: true }));
   const hash = 'feedface00000000000000000000000000000001';
-  await writeFile(
-    join(remote, 'commit.yaml'),
-    `commits:\n- commit_hash: '${hash}'\n  distro_hash: '${'d'.repeat(40)}'\n  dt_build: '1441700000'\n  dt_commit: '1441690000.0'\n` +
-      `  dt_distro: '1441690000'\n  notes: 'remote failure'\n  project_name: 'python-remote'\n  status: 'FAILED'\n  artifacts: 'None'\n`,
-  );
-  const server = createServer((req, res) => {
-    readFile(normalize(join(remote, req.url ?? '/'))).then(
-      (body) => res.end(body),
-      () => {
-        res.statusCode = 404;
-        res.end();
-      },
-    );
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  const repoUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const repoUrl = await serveFailedRemoteBuild(t, hash);
 
   const imported = await api.call('POST', '/api/remote/import', { auth: true, body: { repo_url: repoUrl } });
   t.is(imported.status, 201, JSON.stringify(imported.body));

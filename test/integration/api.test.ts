@@ -8,10 +8,10 @@ import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FIXTURE_ROWS } from '../fixtures/dlrn-database.ts';
-import { NOW, PYSAML, q, startApi, TRIPLEO } from '../helpers/api.ts';
+import { addComponentBuild, NOW, PYSAML, q, startApi, TRIPLEO } from '../helpers/api.ts';
 import { DATABASE_KINDS, type DatabaseKind } from '../helpers/services.ts';
 
 /** One test per database engine. */
@@ -419,26 +419,10 @@ test('sqlite: in component mode, promote links inside the component and records 
   const api = await startApi('sqlite', t, { ini: 'use_components=true\n' });
   const hash = 'a0b1c2d3e4f5061728394a5b6c7d8e9f00112233';
   const distro = 'd'.repeat(40);
-  await api.db.models.Commit.create({
-    type: 'rpm',
-    projectName: 'python-tripleo-common',
-    commitHash: hash,
-    distroHash: distro,
-    extendedHash: null,
-    dtCommit: 1441640000,
-    dtDistro: 1441640000,
-    dtExtended: 0,
-    dtBuild: 1441640100,
-    status: 'SUCCESS',
-    component: 'tripleo',
-    flags: 0,
-  });
-  const repos = join(api.datadir, 'repos');
-  const hashed = join(repos, 'component', 'tripleo', 'a0', 'b1', `${hash}_dddddddd`);
-  await mkdir(hashed, { recursive: true });
   const repoFile =
     '[delorean-component-tripleo]\nname=tripleo\nbaseurl=http://trunk.example/centos9/component/tripleo\n';
-  await writeFile(join(hashed, 'delorean.repo'), repoFile);
+  await addComponentBuild(api, hash, repoFile);
+  const repos = join(api.datadir, 'repos');
 
   const promoted = await api.call('POST', '/api/promote', {
     auth: true,

@@ -5,15 +5,12 @@
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, normalize, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
 import { FIXTURE_ROWS } from '../fixtures/dlrn-database.ts';
 import { PYSAML, startApi, type Api } from '../helpers/api.ts';
+import { serveFailedRemoteBuild } from '../helpers/remote.ts';
 
 const exec = promisify(execFile);
 const dlrnapiBin = resolve(PROJECT_ROOT, '.tools', 'venv', 'bin', 'dlrnapi');
@@ -156,26 +153,8 @@ test.serial('repo-promote-batch runs the saga and commit-import the import workf
     1,
   );
 
-  const remote = await mkdtemp(join(tmpdir(), 'dlrnt-dlrnapi-import-'));
-  t.teardown(() => rm(remote, { recursive: true, force: true }));
   const hash = 'feedbeef00000000000000000000000000000002';
-  await writeFile(
-    join(remote, 'commit.yaml'),
-    `commits:\n- commit_hash: '${hash}'\n  distro_hash: '${'d'.repeat(40)}'\n  dt_build: '1441700000'\n  dt_commit: '1441690000.0'\n` +
-      `  dt_distro: '1441690000'\n  notes: 'remote failure'\n  project_name: 'python-remote'\n  status: 'FAILED'\n  artifacts: 'None'\n`,
-  );
-  const server = createServer((req, res) => {
-    readFile(normalize(join(remote, req.url ?? '/'))).then(
-      (body) => res.end(body),
-      () => {
-        res.statusCode = 404;
-        res.end();
-      },
-    );
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  const repoUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const repoUrl = await serveFailedRemoteBuild(t, hash);
   const imported = await dlrnapi(api, ['commit-import', '--repo-url', repoUrl]);
   t.is(imported.code, 0, imported.out);
   t.regex(imported.out, new RegExp(`"repo_url": "${repoUrl.replace(/[./]/g, '\\$&')}"`));

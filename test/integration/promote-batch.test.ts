@@ -8,7 +8,7 @@
 import test from 'ava';
 import { lstat, mkdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NOW, PYSAML, startApi } from '../helpers/api.ts';
+import { addComponentBuild, NOW, PYSAML, startApi } from '../helpers/api.ts';
 
 const item = (promote_name: string) => ({
   commit_hash: PYSAML.commit_hash,
@@ -121,23 +121,7 @@ test('in component mode the batch ends with one aggregate, for the last name, st
   const api = await startApi('sqlite', t, { temporal: true, ini: 'use_components=true\n' });
   const hash = 'b0b1c2d3e4f5061728394a5b6c7d8e9f00112233';
   const distro = 'd'.repeat(40);
-  await api.db.models.Commit.create({
-    type: 'rpm',
-    projectName: 'python-tripleo-common',
-    commitHash: hash,
-    distroHash: distro,
-    extendedHash: null,
-    dtCommit: 1441640000,
-    dtDistro: 1441640000,
-    dtExtended: 0,
-    dtBuild: 1441640100,
-    status: 'SUCCESS',
-    component: 'tripleo',
-    flags: 0,
-  });
-  const hashed = join(api.datadir, 'repos', 'component', 'tripleo', 'b0', 'b1', `${hash}_dddddddd`);
-  await mkdir(hashed, { recursive: true });
-  await writeFile(join(hashed, 'delorean.repo'), '[delorean-component-tripleo]\n');
+  await addComponentBuild(api, hash, '[delorean-component-tripleo]\n');
   const body = ['first-name', 'last-name'].map((promote_name) => ({
     commit_hash: hash,
     distro_hash: distro,
