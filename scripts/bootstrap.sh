@@ -24,7 +24,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # 1. Debian packages ---------------------------------------------------------------------------
 DEBS=(git rpm createrepo-c rsync postgresql mariadb-server mariadb-client chromium python3-venv nginx systemd
-      build-essential python3 curl ca-certificates)
+      build-essential python3 python3-dev libyaml-dev curl ca-certificates)
 missing=()
 for pkg in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
