@@ -84,7 +84,25 @@ export const discoverCommits = async (deps: ActivityDeps, input: DiscoverInput):
       ],
     },
   });
-  return { ...found, commits: newCommits(found.commits, rows.map(stored), input.keepBuilt) };
+  const commits = newCommits(found.commits, rows.map(stored), input.keepBuilt);
+  if (commits.length === 0) return { ...found, commits };
+  const retryRows = await Commit.findAll({
+    where: { projectName: pkg.name, type, status: 'RETRY', commitHash: commits.map((c) => c.commitHash) },
+  });
+  const retriesOf = (c: CommitCandidate): number =>
+    retryRows.filter(
+      (r) =>
+        r.getDataValue('commitHash') === c.commitHash &&
+        r.getDataValue('distroHash') === c.distroHash &&
+        (r.getDataValue('extendedHash') ?? null) === (c.extendedHash ?? null),
+    ).length;
+  return {
+    ...found,
+    commits: commits.map((c) => {
+      const retries = retriesOf(c);
+      return retries > 0 ? { ...c, retries } : c;
+    }),
+  };
 };
 
 /** `<datadir>/repos/skiplist.txt`: the packages whose git operations failed in this run. */

@@ -16,19 +16,20 @@ export const toFailure = (err: unknown): unknown =>
       })
     : err;
 
-/** Wraps every activity of an object so our errors reach workflows as typed failures. */
-export const withFailures = <T extends Record<string, (...args: never[]) => Promise<unknown>>>(
+type ActivityMap = Record<string, (...args: never[]) => Promise<unknown>>;
+
+/** Wraps every function of an object of activities with `wrap`, keeping its name and type. */
+export const wrapEach = <T extends ActivityMap>(
   activities: T,
-): T =>
-  Object.fromEntries(
-    Object.entries(activities).map(([name, fn]) => [
-      name,
-      async (...args: never[]) => {
-        try {
-          return await fn(...args);
-        } catch (err) {
-          throw toFailure(err);
-        }
-      },
-    ]),
-  ) as T;
+  wrap: (fn: (...args: never[]) => Promise<unknown>) => (...args: never[]) => Promise<unknown>,
+): T => Object.fromEntries(Object.entries(activities).map(([name, fn]) => [name, wrap(fn)])) as T;
+
+/** Wraps every activity of an object so our errors reach workflows as typed failures. */
+export const withFailures = <T extends ActivityMap>(activities: T): T =>
+  wrapEach(activities, (fn) => async (...args) => {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      throw toFailure(err);
+    }
+  });

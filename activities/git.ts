@@ -3,7 +3,9 @@
  * clone or refresh a repository at a branch with DLRN's fallback rules, and list commits.
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { fallbackRefs, type FallbackRules } from '../lib/domain/branches.ts';
 import { GitError } from '../lib/domain/errors.ts';
@@ -36,10 +38,39 @@ const headOf = async (dir: string): Promise<{ head: string; time: number }> => {
 const sameUrl = (a: string, b: string): boolean => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 
 /**
+ * Runs `work` holding the clone at `path` for this process alone: two runs (or a run and a
+ * build fetching a missing commit) never clone, fetch or check out the same directory at once.
+ * The lock is a directory beside the clone, refreshed while held, taken over when stale.
+ */
+export const withRepoLock = async <T>(path: string, work: () => Promise<T>): Promise<T> => {
+  await mkdir(dirname(path), { recursive: true });
+  const release = await lockfile.lock(path, {
+    realpath: false,
+    lockfilePath: `${path}.dlrn-lock`,
+    stale: 60_000,
+    update: 10_000,
+    retries: { retries: 100_000, minTimeout: 100, maxTimeout: 2_000 },
+    onCompromised: () => undefined,
+  });
+  try {
+    return await work();
+  } finally {
+    await release();
+  }
+};
+
+/**
  * Clones `url` into `path` or refreshes it, checks out `branch` (falling back as DLRN does),
  * and returns the branch used and HEAD. Throws GitError with git's own message.
  */
-export const refreshRepo = async (
+export const refreshRepo = (
+  url: string,
+  path: string,
+  branch: string,
+  options: RefreshOptions,
+): Promise<RefreshResult> => withRepoLock(path, () => refreshUnlocked(url, path, branch, options));
+
+const refreshUnlocked = async (
   url: string,
   path: string,
   branch: string,

@@ -13,12 +13,15 @@ import {
   type DiscoverInput,
 } from './discovery.ts';
 import { buildRpm } from './build/drivers.ts';
-import { withCommandLog } from './build/process.ts';
+import { withBuildScope } from './build/process.ts';
 import { preprocess } from './build/preprocess.ts';
 import { recordResult, type RecordInput } from './build/record.ts';
 import { buildSrpm } from './build/srpm.ts';
-import { prepareSources, removeWorkspace } from './build/workspace.ts';
+import { pidDirOf, prepareSources, removeWorkspace } from './build/workspace.ts';
 import { withFailures } from './failures.ts';
+import { withHeartbeats } from './heartbeat.ts';
+import { claimBuild } from './build/claim.ts';
+import { awaitBuild } from './build/join.ts';
 import { sendFailureMail, type FailureMailInput } from './notify/mail.ts';
 import { rsyncBuild, type RsyncInput } from './notify/rsync.ts';
 import { submitReview, type ReviewInput } from './notify/gerrit.ts';
@@ -61,6 +64,8 @@ export type { PreprocessResult } from './build/preprocess.ts';
 export type { RecordInput } from './build/record.ts';
 export type { SrpmResult } from './build/srpm.ts';
 export type { Workspace } from './build/workspace.ts';
+export type { BuildClaim, ExistingBuild } from './build/claim.ts';
+export type { JoinedBuild } from './build/join.ts';
 export type { BuildHeartbeat } from './build/process.ts';
 export type { PostBuildInput, PostBuildResult, PublishedPackage } from './repo/post-build.ts';
 export type { ReportsInput } from './repo/reports.ts';
@@ -73,41 +78,48 @@ export type { FailureMailInput, FailureMailResult } from './notify/mail.ts';
 export type { RsyncInput, RsyncResult } from './notify/rsync.ts';
 
 export const createActivities = (deps: ActivityDeps) =>
-  withFailures({
-    inspectWorker: () => inspectWorker(deps),
-    listPackages: (driverRun: DriverRun) => listPackages(deps, driverRun),
-    discoverCommits: (input: DiscoverInput) => discoverCommits(deps, input),
-    writeSkiplist: (names: string[]) => writeSkiplist(deps, names),
-    orderBuilds: (packages: PackageInfo[]) => orderBuilds(deps, packages),
-    packageStatus: (packages: PackageInfo[]) => packageStatus(deps, packages),
-    recheckPackages: (input: { names: string[]; force: boolean }) => recheckPackages(deps, input),
-    runProgram: (input: RunProgramInput) => runProgram(deps, input),
-    prepareSources: (job: BuildJob) => withCommandLog(job, () => prepareSources(deps, job)),
-    preprocess: (job: BuildJob) => withCommandLog(job, () => preprocess(deps, job)),
-    buildSrpm: (job: BuildJob) => withCommandLog(job, () => buildSrpm(deps, job)),
-    buildRpm: (input: { job: BuildJob; srpm: string }) =>
-      withCommandLog(input.job, () => buildRpm(deps, input)),
-    recordResult: (input: RecordInput) => recordResult(deps, input),
-    removeWorkspace: (job: BuildJob) => removeWorkspace(deps, job),
-    postBuild: (input: PostBuildInput) => postBuild(deps, input),
-    generateReports: (input: ReportsInput) => generateReports(deps, input),
-    sendFailureMail: (input: FailureMailInput) => sendFailureMail(deps, input),
-    rsyncBuild: (input: RsyncInput) => rsyncBuild(deps, input),
-    submitReview: (input: ReviewInput) => withCommandLog(input.job, () => submitReview(deps, input)),
-    planPurge: (input: PurgePlanInput) => planPurge(deps, input),
-    applyPurgeSteps: (input: { action: PurgeAction; ids: number[] }) => applyPurgeSteps(deps, input),
-    removeAggregates: (dirs: string[]) => removeAggregates(deps, dirs),
-    fetchRemoteCommits: (repoUrl: string) => fetchRemoteCommits(deps, repoUrl),
-    prepareImport: (input: { repoUrl: string; remote: RemoteCommit }) => prepareImport(deps, input),
-    switchPromotion: (link: PromotionLink) => switchPromotion(deps, link),
-    restorePromotion: (input: { link: string; previous: string | null }) => restorePromotion(deps, input),
-    recordPromotion: (row: PromotionRow) => recordPromotion(deps, row),
-    deletePromotion: (id: number) => deletePromotion(deps, id),
-    setPromotionAggregate: (input: { id: number; hash: string }) => setPromotionAggregate(deps, input),
-    aggregatePromotion: (name: string) => aggregatePromotion(deps, name),
-    restoreAggregate: (input: { name: string; previous: (string | null)[] }) => restoreAggregate(deps, input),
-    webhookTargets: () => webhookTargets(deps),
-    postWebhook: (input: { url: string; event: WebhookEvent }) => postWebhook(deps, input),
-  });
+  withFailures(
+    withHeartbeats({
+      inspectWorker: () => inspectWorker(deps),
+      listPackages: (driverRun: DriverRun) => listPackages(deps, driverRun),
+      discoverCommits: (input: DiscoverInput) => discoverCommits(deps, input),
+      writeSkiplist: (names: string[]) => writeSkiplist(deps, names),
+      orderBuilds: (packages: PackageInfo[]) => orderBuilds(deps, packages),
+      packageStatus: (packages: PackageInfo[]) => packageStatus(deps, packages),
+      recheckPackages: (input: { names: string[]; force: boolean }) => recheckPackages(deps, input),
+      runProgram: (input: RunProgramInput) => runProgram(deps, input),
+      claimBuild: (job: BuildJob) => claimBuild(deps, job),
+      awaitBuild: (workflowId: string) => awaitBuild(workflowId),
+      prepareSources: (job: BuildJob) =>
+        withBuildScope(job, pidDirOf(deps, job), () => prepareSources(deps, job)),
+      preprocess: (job: BuildJob) => withBuildScope(job, pidDirOf(deps, job), () => preprocess(deps, job)),
+      buildSrpm: (job: BuildJob) => withBuildScope(job, pidDirOf(deps, job), () => buildSrpm(deps, job)),
+      buildRpm: (input: { job: BuildJob; srpm: string }) =>
+        withBuildScope(input.job, pidDirOf(deps, input.job), () => buildRpm(deps, input)),
+      recordResult: (input: RecordInput) => recordResult(deps, input),
+      removeWorkspace: (job: BuildJob) => removeWorkspace(deps, job),
+      postBuild: (input: PostBuildInput) => postBuild(deps, input),
+      generateReports: (input: ReportsInput) => generateReports(deps, input),
+      sendFailureMail: (input: FailureMailInput) => sendFailureMail(deps, input),
+      rsyncBuild: (input: RsyncInput) => rsyncBuild(deps, input),
+      submitReview: (input: ReviewInput) =>
+        withBuildScope(input.job, undefined, () => submitReview(deps, input)),
+      planPurge: (input: PurgePlanInput) => planPurge(deps, input),
+      applyPurgeSteps: (input: { action: PurgeAction; ids: number[] }) => applyPurgeSteps(deps, input),
+      removeAggregates: (dirs: string[]) => removeAggregates(deps, dirs),
+      fetchRemoteCommits: (repoUrl: string) => fetchRemoteCommits(deps, repoUrl),
+      prepareImport: (input: { repoUrl: string; remote: RemoteCommit }) => prepareImport(deps, input),
+      switchPromotion: (link: PromotionLink) => switchPromotion(deps, link),
+      restorePromotion: (input: { link: string; previous: string | null }) => restorePromotion(deps, input),
+      recordPromotion: (row: PromotionRow) => recordPromotion(deps, row),
+      deletePromotion: (id: number) => deletePromotion(deps, id),
+      setPromotionAggregate: (input: { id: number; hash: string }) => setPromotionAggregate(deps, input),
+      aggregatePromotion: (name: string) => aggregatePromotion(deps, name),
+      restoreAggregate: (input: { name: string; previous: (string | null)[] }) =>
+        restoreAggregate(deps, input),
+      webhookTargets: () => webhookTargets(deps),
+      postWebhook: (input: { url: string; event: WebhookEvent }) => postWebhook(deps, input),
+    }),
+  );
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -9,6 +9,8 @@ import { warn } from './output.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
+/** `dlrn` when the last build that did not succeed ended RETRY (DLRN's transient result). */
+export const EXIT_RETRY = 2;
 /** argparse's code for a usage error, which DLRN's commands inherit. */
 export const EXIT_USAGE = 2;
 

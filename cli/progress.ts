@@ -25,6 +25,9 @@ const lastLogLine = async (client: Client, build: RunBuild): Promise<string | un
   }
 };
 
+const hasEnded = (status: RunBuild['status']): boolean =>
+  status === 'SUCCESS' || status === 'FAILED' || status === 'RETRY';
+
 /** Follows a run until `done` resolves, printing build starts, ends and log lines. */
 export const followRun = async (
   client: Client,
@@ -44,7 +47,7 @@ export const followRun = async (
       continue;
     }
     const total = progress.builds.length;
-    const ended = progress.builds.filter((b) => b.status === 'SUCCESS' || b.status === 'FAILED').length;
+    const ended = progress.builds.filter((b) => hasEnded(b.status)).length;
     for (const build of progress.builds) {
       const name = `${build.projectName} ${build.commitHash.slice(0, 8)}`;
       if (build.status === 'RUNNING') {
@@ -53,12 +56,10 @@ export const followRun = async (
         const line = `  [${ended}/${total}] building ${name}${tail ? ` (${tail})` : ''}`;
         if (seen.get(build.workflowId) !== line) say(line);
         seen.set(build.workflowId, line);
-      } else if (
-        (build.status === 'SUCCESS' || build.status === 'FAILED') &&
-        !seen.has(`${build.workflowId}:end`)
-      ) {
+      } else if (hasEnded(build.status) && !seen.has(`${build.workflowId}:end`)) {
         seen.set(`${build.workflowId}:end`, build.status);
-        say(`  [${ended}/${total}] ${build.status === 'SUCCESS' ? 'built ' : 'FAILED'} ${name}`);
+        const word = build.status === 'SUCCESS' ? 'built ' : build.status === 'RETRY' ? 'RETRY ' : 'FAILED';
+        say(`  [${ended}/${total}] ${word} ${name}${build.elsewhere ? ' (by another run)' : ''}`);
       }
     }
   }

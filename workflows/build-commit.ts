@@ -12,7 +12,8 @@ import {
 import type { deliverEvent } from './deliver-event.ts';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import type { Duration } from '@temporalio/common';
-import type { Activities, PostBuildResult, PublishedPackage } from '../activities/index.ts';
+import type { Activities, ExistingBuild, PostBuildResult, PublishedPackage } from '../activities/index.ts';
+import { ErrorType } from '../lib/domain/errors.ts';
 import { outputDirOf, type BuildJob } from '../lib/domain/build.ts';
 import type { BuildStatusName } from '../lib/domain/packages.ts';
 import { SearchAttribute } from '../lib/domain/temporal-names.ts';
@@ -49,6 +50,11 @@ export interface BuildCommitResult {
   srpm?: string;
   /** The repository step of a successful build. */
   published?: PostBuildResult;
+  /**
+   * The commit already had a finished build (its row is reported here): this workflow built
+   * nothing. A second run, a resumed run or a repeated trigger ends this way.
+   */
+  alreadyBuilt?: boolean;
 }
 
 const keys = {
@@ -59,11 +65,13 @@ const keys = {
   status: defineSearchAttributeKey(SearchAttribute.status, 'KEYWORD'),
 };
 
-/** The message a person reads for a failed step: the root application failure's. */
-const failureMessage = (err: ActivityFailure): string => {
+/** The root application failure of a failed step: its type and the message a person reads. */
+const rootFailure = (err: ActivityFailure): { type?: string; message: string } => {
   let cause: unknown = err.cause;
   while (cause instanceof ActivityFailure) cause = cause.cause;
-  return cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : err.message;
+  if (cause instanceof ApplicationFailure)
+    return { ...(cause.type ? { type: cause.type } : {}), message: cause.message };
+  return { message: cause instanceof Error ? cause.message : err.message };
 };
 
 /**
@@ -91,6 +99,21 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
       ? { logUrl: `${input.baseurl.replace(/\/$/, '')}/${outputDir.replace(/^repos\//, '')}/rpmbuild.log` }
       : {}),
   });
+  const bookkeeping = proxyActivities<Activities>({
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { maximumAttempts: 10 },
+  });
+  /** The finished build this one joins: its row, reported as this workflow's result. */
+  const joined = (existing: ExistingBuild): BuildCommitResult => {
+    upsertSearchAttributes([{ key: keys.status, value: existing.status }]);
+    upsertMemo({ alreadyBuilt: `row ${existing.id}: built before, not again` });
+    return { ...existing, commitId: existing.id, alreadyBuilt: true };
+  };
+  // The database check right before building: a commit is built once, whoever asks again.
+  const claim = await bookkeeping.claimBuild(job);
+  if (claim.existing) return joined(claim.existing);
+
   const retry = {
     maximumAttempts: input.maxretries + 1,
     initialInterval: input.retryInterval ?? '30 seconds',
@@ -98,21 +121,17 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
   };
   const steps = proxyActivities<Activities>({
     startToCloseTimeout: '1 hour',
-    heartbeatTimeout: '2 minutes',
+    heartbeatTimeout: '30 seconds',
     retry,
   });
   const build = proxyActivities<Activities>({
     startToCloseTimeout: input.buildTimeout ?? '6 hours',
-    heartbeatTimeout: '1 minute',
+    heartbeatTimeout: '30 seconds',
     retry,
-  });
-  const bookkeeping = proxyActivities<Activities>({
-    startToCloseTimeout: '5 minutes',
-    retry: { maximumAttempts: 10 },
   });
   const publish = proxyActivities<Activities>({
     startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '1 minute',
+    heartbeatTimeout: '30 seconds',
     retry: { maximumAttempts: 5, initialInterval: '5 seconds' },
   });
 
@@ -131,8 +150,17 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
     built = { ...job, commit: rpms.commit };
   } catch (err) {
     if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
-    status = 'FAILED';
-    notes = failureMessage(err);
+    const failure = rootFailure(err);
+    if (failure.type === ErrorType.AlreadyBuiltError) {
+      // Another build of this commit finished while this one was starting.
+      const again = await bookkeeping.claimBuild(job);
+      if (again.existing) return joined(again.existing);
+    }
+    // DLRN's rule: a transient failure that outlasted this build's own retries is RETRY (a later
+    // run builds the commit again) until the commit has maxretries RETRY rows; then FAILED.
+    status =
+      failure.type === ErrorType.TransientBuildError && claim.retries < input.maxretries ? 'RETRY' : 'FAILED';
+    notes = failure.message;
   }
   const { id } = await bookkeeping.recordResult({ job: built, status, notes, artifacts });
   let published: PostBuildResult | undefined;

@@ -10,6 +10,7 @@ export interface DeliverEventInput {
 
 const { webhookTargets } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
   retry: { maximumAttempts: 5 },
 });
 
@@ -23,6 +24,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<{ delivere
   const urls = await webhookTargets();
   const { postWebhook } = proxyActivities<Activities>({
     startToCloseTimeout: '1 minute',
+    heartbeatTimeout: '20 seconds',
     scheduleToCloseTimeout: '3 days',
     retry: {
       // No attempt limit: the three days of scheduleToCloseTimeout bound the retries.

@@ -26,14 +26,18 @@ export interface PromoteBatchResult {
 /** The failure the API turns into its answer: the failing step's status code and message. */
 export const PROMOTE_BATCH_FAILED = 'PromoteBatchFailed';
 
+// Every step heartbeats (activities/heartbeat.ts): when the worker running one dies, the step is
+// retried on another worker within ten seconds, and the API request waiting on the saga answers.
 const steps = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: { maximumAttempts: 3, initialInterval: '1 second' },
 });
 
 // An undo must happen: it is retried far longer than a step.
 const undo = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: { maximumAttempts: 50, initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 

@@ -6,8 +6,9 @@ import {
   proxyActivities,
   setHandler,
   startChild,
+  workflowInfo,
 } from '@temporalio/workflow';
-import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineSearchAttributeKey, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type {
   Activities,
   DriverRun,
@@ -15,6 +16,7 @@ import type {
   OrderResult,
   PackageStatus,
   RecheckResult,
+  JoinedBuild,
 } from '../activities/index.ts';
 import { byBuildOrder, byCommitTime } from '../lib/domain/discovery.ts';
 import { buildWorkflowId, jobPackageOf, publishedPackagesOf, type BuildJob } from '../lib/domain/build.ts';
@@ -74,6 +76,11 @@ export interface RunBuild {
   outputDir?: string;
   /** When its post-build held the lock (epoch ms), for a successful build. */
   published?: { startedAt: number; endedAt: number };
+  /**
+   * Not built by this run: `built` when the commit already had a finished build (its row is
+   * reported), `joined` when another run was building it and this run waited for its result.
+   */
+  elsewhere?: 'built' | 'joined';
 }
 
 /** What the `progress` query answers while the run goes on. */
@@ -123,6 +130,55 @@ const jobOf = (
 });
 
 /**
+ * Starts the commit's build as a child, or, when a build of it is already going under another
+ * run (the same workflow id is Running), waits for that one: a commit is never built twice at
+ * once. A build id that already finished starts again and finds the commit's row (claimBuild).
+ */
+const startOrJoin = async (
+  input: RunInput,
+  commit: CommitCandidate,
+  packages: PackageInfo[],
+  entry: RunBuild,
+): Promise<JoinedBuild> => {
+  let child;
+  try {
+    child = await startChild<typeof buildCommit>('buildCommit', {
+      workflowId: entry.workflowId,
+      args: [
+        {
+          job: jobOf(
+            input,
+            commit,
+            packages.find((p) => p.name === commit.projectName),
+          ),
+          maxretries: input.maxretries ?? 3,
+          packages: publishedPackagesOf(packages),
+          noRepo: input.noRepo ?? false,
+          dev: input.dev,
+          webhooks: input.webhooks ?? false,
+          ...(input.baseurl ? { baseurl: input.baseurl } : {}),
+        },
+      ],
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      typedSearchAttributes: [
+        { key: buildKeys.project, value: commit.projectName },
+        { key: buildKeys.commitHash, value: commit.commitHash },
+        { key: buildKeys.distroHash, value: commit.distroHash },
+        { key: buildKeys.component, value: commit.component ?? 'None' },
+        { key: buildKeys.status, value: 'QUEUED' },
+      ],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    entry.elsewhere = 'joined';
+    return await join.awaitBuild(entry.workflowId);
+  }
+  const result: BuildCommitResult = await child.result();
+  if (result.alreadyBuilt) entry.elsewhere = 'built';
+  return result;
+};
+
+/**
  * Builds the queue as child workflows: at most `workers` at once, each project's commits one
  * after the other in queue order, and with `--stop` nothing new after the first failure.
  */
@@ -151,36 +207,10 @@ const buildQueue = async (
     pending.push(
       (async () => {
         try {
-          const child = await startChild<typeof buildCommit>('buildCommit', {
-            workflowId: entry.workflowId,
-            args: [
-              {
-                job: jobOf(
-                  input,
-                  commit,
-                  packages.find((p) => p.name === commit.projectName),
-                ),
-                maxretries: input.maxretries ?? 3,
-                packages: publishedPackagesOf(packages),
-                noRepo: input.noRepo ?? false,
-                dev: input.dev,
-                webhooks: input.webhooks ?? false,
-                ...(input.baseurl ? { baseurl: input.baseurl } : {}),
-              },
-            ],
-            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-            typedSearchAttributes: [
-              { key: buildKeys.project, value: commit.projectName },
-              { key: buildKeys.commitHash, value: commit.commitHash },
-              { key: buildKeys.distroHash, value: commit.distroHash },
-              { key: buildKeys.component, value: commit.component ?? 'None' },
-              { key: buildKeys.status, value: 'QUEUED' },
-            ],
-          });
-          const result: BuildCommitResult = await child.result();
+          const result = await startOrJoin(input, commit, packages, entry);
           entry.status = result.status;
           entry.notes = result.notes;
-          entry.outputDir = result.outputDir;
+          if (result.outputDir) entry.outputDir = result.outputDir;
           if (result.published) {
             entry.published = { startedAt: result.published.startedAt, endedAt: result.published.endedAt };
           }
@@ -217,16 +247,27 @@ const buildQueue = async (
   await Promise.all(pending);
 };
 
+// Every activity heartbeats while it runs (activities/heartbeat.ts): a dead worker's step is on
+// another worker within the heartbeat timeout, not at the start-to-close one.
 const { generateReports } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
 });
 
 const { listPackages, discoverCommits, writeSkiplist, orderBuilds, packageStatus, recheckPackages } =
   proxyActivities<Activities>({
     startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '30 seconds',
     retry: { maximumAttempts: 3, initialInterval: '2 seconds' },
   });
+
+// Waiting for another run's build: as long as that build takes, retried on another worker.
+const join = proxyActivities<Activities>({
+  startToCloseTimeout: '24 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds' },
+});
 
 // A user's program runs once: its exit code is the answer, a retry could repeat its effects.
 const { runProgram } = proxyActivities<Activities>({
@@ -281,7 +322,7 @@ export async function run(input: RunInput): Promise<RunResult> {
       projectName: c.projectName,
       commitHash: c.commitHash,
       distroHash: c.distroHash,
-      workflowId: buildWorkflowId(c),
+      workflowId: buildWorkflowId(c, workflowInfo().taskQueue),
       status: 'QUEUED',
     }));
     // Every package of the driver, not only the selected ones: post-build lists them all, as DLRN.

@@ -6,9 +6,11 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { Context } from '@temporalio/activity';
+import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { BuildJob } from '../../lib/domain/build.ts';
+import { beat as heartbeat, currentActivity } from '../heartbeat.ts';
 
 export interface RunOptions {
   cwd: string;
@@ -37,22 +39,40 @@ export interface BuildHeartbeat {
   logTail: string[];
 }
 
-const inActivity = (): Context | undefined => {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
+const buildScope = new AsyncLocalStorage<{ commands: boolean; pidDir?: string }>();
+
+/**
+ * Kills the process groups a previous attempt of this build left running (its worker died, or
+ * lost Temporal, while rpmbuild ran: the tool is in a group of its own and outlives it), so two
+ * attempts never build at once in one workspace.
+ */
+const killLeftovers = async (pidDir: string): Promise<void> => {
+  for (const name of await readdir(pidDir).catch(() => [] as string[])) {
+    const pid = Number(name);
+    if (Number.isInteger(pid) && pid > 1) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await rm(join(pidDir, name), { force: true });
   }
 };
 
-const commandLog = new AsyncLocalStorage<{ commands: boolean }>();
-
 /**
- * Runs one activity of a build with `--log-commands` honoured: every command runLogged starts
- * inside it is printed on the worker's stderr (the terminal, in local mode), as DLRN prints them.
+ * Runs one activity of a build: the tools a previous attempt of the build left behind are
+ * killed first; the tools started inside are recorded in `pidDir` while they run; and with
+ * `--log-commands` every command is printed on the worker's stderr, as DLRN prints them.
  */
-export const withCommandLog = <T>(job: Pick<BuildJob, 'logCommands'>, work: () => Promise<T>): Promise<T> =>
-  commandLog.run({ commands: job.logCommands ?? false }, work);
+export const withBuildScope = async <T>(
+  job: Pick<BuildJob, 'logCommands'>,
+  pidDir: string | undefined,
+  work: () => Promise<T>,
+): Promise<T> => {
+  if (pidDir) await killLeftovers(pidDir);
+  return buildScope.run({ commands: job.logCommands ?? false, ...(pidDir ? { pidDir } : {}) }, work);
+};
 
 export const runLogged = (
   step: string,
@@ -63,13 +83,21 @@ export const runLogged = (
   new Promise((resolve, reject) => {
     const log = createWriteStream(options.logFile, { flags: 'a' });
     log.write(`+ ${[command, ...args].join(' ')}\n`);
-    if (commandLog.getStore()?.commands) process.stderr.write(`[${step}] ${[command, ...args].join(' ')}\n`);
+    const scope = buildScope.getStore();
+    if (scope?.commands) process.stderr.write(`[${step}] ${[command, ...args].join(' ')}\n`);
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // The tool's group, recorded while it runs, for the next attempt to kill if this one dies.
+    const pidFile =
+      scope?.pidDir && child.pid !== undefined ? join(scope.pidDir, String(child.pid)) : undefined;
+    if (pidFile && scope?.pidDir) {
+      mkdirSync(scope.pidDir, { recursive: true });
+      writeFileSync(pidFile, `${command}\n`);
+    }
     let output = '';
     const onData = (chunk: Buffer) => {
       log.write(chunk);
@@ -78,9 +106,8 @@ export const runLogged = (
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    const context = inActivity();
-    const beat = () =>
-      context?.heartbeat({ step, logTail: output.split('\n').slice(-10) } satisfies BuildHeartbeat);
+    const context = currentActivity();
+    const beat = () => heartbeat({ step, logTail: output.split('\n').slice(-10) } satisfies BuildHeartbeat);
     beat();
     const timer = setInterval(beat, options.heartbeatEvery ?? 5_000);
     const killGroup = () => {
@@ -102,6 +129,7 @@ export const runLogged = (
             killGroup();
           }, options.timeoutSeconds * 1000);
     const finish = (fn: () => void) => {
+      if (pidFile) rmSync(pidFile, { force: true });
       clearInterval(timer);
       if (deadline) clearTimeout(deadline);
       context?.cancellationSignal.removeEventListener('abort', killGroup);

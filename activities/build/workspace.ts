@@ -10,15 +10,17 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { simpleGit } from 'simple-git';
 import { outputDirOf, type BuildJob } from '../../lib/domain/build.ts';
-import { GitError } from '../../lib/domain/errors.ts';
+import { AlreadyBuiltError, GitError } from '../../lib/domain/errors.ts';
 import type { ActivityDeps } from '../deps.ts';
+import { withRepoLock } from '../git.ts';
+import { successOwnsDirectory } from './claim.ts';
 
 const run = promisify(execFile);
 
 export interface Workspace {
   /** Absolute: the hashed directory (recreated empty), where logs and RPMs go. */
   outputDir: string;
-  /** Absolute: a per-build folder removed when the build ends. */
+  /** Absolute: a folder of this build's own (one per build workflow), removed when it ends. */
   root: string;
   /** The upstream tree at the commit (a git worktree), or null for the local driver. */
   sourceDir: string | null;
@@ -29,8 +31,9 @@ export interface Workspace {
 export const workspaceOf = (deps: ActivityDeps, job: BuildJob): Workspace => {
   const datadir = deps.config.default.datadir;
   const outputDir = join(datadir, outputDirOf(job));
-  // Named by the source commit only: koji's rhpkg mode changes the distro hash mid-build.
-  const root = join(datadir, 'build', `${job.commit.projectName}-${job.commit.commitHash}`);
+  // Named by the source commit and the build's start, not the distro hash (koji's rhpkg mode
+  // changes it mid-build): two builds of one commit never share it, a retried step finds it.
+  const root = join(datadir, 'build', `${job.commit.projectName}-${job.commit.commitHash}-${job.dtBuild}`);
   return {
     outputDir,
     root,
@@ -79,6 +82,10 @@ const exportTree = async (repo: string, rev: string, path: string, dest: string)
 export const prepareSources = async (deps: ActivityDeps, job: BuildJob): Promise<Workspace> => {
   const ws = workspaceOf(deps, job);
   const { commit } = job;
+  // The hashed directory is recreated empty, unless a finished build published it: then this
+  // build is a duplicate and must not touch it (its RPMs are linked from later repositories).
+  if (await successOwnsDirectory(deps, job))
+    throw new AlreadyBuiltError(`${outputDirOf(job)} belongs to a successful build of ${commit.projectName}`);
   await rm(ws.outputDir, { recursive: true, force: true });
   await mkdir(ws.outputDir, { recursive: true });
   await rm(ws.root, { recursive: true, force: true });
@@ -88,10 +95,14 @@ export const prepareSources = async (deps: ActivityDeps, job: BuildJob): Promise
     const upstream = Array.isArray(job.pkg.upstream)
       ? job.pkg.upstream.find((u) => basename(u).replace(/\.git$/, '') === basename(commit.repoDir ?? ''))
       : job.pkg.upstream;
-    await ensureCommit(commit.repoDir, upstream, commit.commitHash);
-    const git = simpleGit(commit.repoDir);
-    await git.raw(['worktree', 'prune']);
-    await git.raw(['worktree', 'add', '--force', '--detach', ws.sourceDir, commit.commitHash]);
+    const repoDir = commit.repoDir;
+    const sourceDir = ws.sourceDir;
+    await withRepoLock(repoDir, async () => {
+      await ensureCommit(repoDir, upstream, commit.commitHash);
+      const git = simpleGit(repoDir);
+      await git.raw(['worktree', 'prune']);
+      await git.raw(['worktree', 'add', '--force', '--detach', sourceDir, commit.commitHash]);
+    });
     if (job.pkg.versionFrom) {
       // DLRN takes the version from another ref's tags through a fake merge.
       await simpleGit(ws.sourceDir)
@@ -119,7 +130,7 @@ export const prepareSources = async (deps: ActivityDeps, job: BuildJob): Promise
     const prefix = (
       await run('git', ['rev-parse', '--show-prefix'], { cwd: commit.distgitDir })
     ).stdout.trim();
-    await ensureCommit(top, job.pkg.masterDistgit || undefined, commit.distroHash);
+    await withRepoLock(top, () => ensureCommit(top, job.pkg.masterDistgit || undefined, commit.distroHash));
     await exportTree(top, commit.distroHash, prefix.replace(/\/$/, ''), ws.distgitDir);
   }
   return ws;
@@ -131,10 +142,15 @@ const insideGit = async (dir: string): Promise<boolean> =>
     () => false,
   );
 
+/** Where a build's running tools are recorded (beside its workspace, which is recreated). */
+export const pidDirOf = (deps: ActivityDeps, job: BuildJob): string => `${workspaceOf(deps, job).root}.pids`;
+
 /** Removes the build's workspace and its git worktree registration. */
 export const removeWorkspace = async (deps: ActivityDeps, job: BuildJob): Promise<void> => {
   const ws = workspaceOf(deps, job);
   await rm(ws.root, { recursive: true, force: true });
-  if (job.commit.repoDir && existsSync(job.commit.repoDir))
-    await simpleGit(job.commit.repoDir).raw(['worktree', 'prune']);
+  await rm(pidDirOf(deps, job), { recursive: true, force: true });
+  const repoDir = job.commit.repoDir;
+  if (repoDir && existsSync(repoDir))
+    await withRepoLock(repoDir, () => simpleGit(repoDir).raw(['worktree', 'prune']));
 };

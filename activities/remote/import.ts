@@ -8,7 +8,7 @@
  * and publishes a repository without it), artifact paths must stay inside `<datadir>/repos`, and
  * `None` strings become NULL in every nullable column (DLRN stores some verbatim).
  */
-import { Context } from '@temporalio/activity';
+import { beat } from '../heartbeat.ts';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, posix, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -208,7 +208,7 @@ export const prepareImport = async (
     // Whole files only: a crash mid-write leaves a temporary name, never half an RPM.
     await writeFile(`${target}.part`, bytes);
     await rename(`${target}.part`, target);
-    Context.current().heartbeat({ downloaded: i + 1, of: input.remote.artifacts.length });
+    beat({ downloaded: i + 1, of: input.remote.artifacts.length });
   }
   return { skip: false };
 };

@@ -18,16 +18,15 @@ import { existsSync } from 'node:fs';
 import { mkdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { Context } from '@temporalio/activity';
 import lockfile from 'proper-lockfile';
 import { Op, QueryTypes } from 'sequelize';
-import type { DlrnConfig } from '../../lib/config/index.ts';
 import { outputDirOf, type BuildJob, type PublishedPackage } from '../../lib/domain/build.ts';
 
 export type { PublishedPackage } from '../../lib/domain/build.ts';
 import { ToolError } from '../../lib/domain/errors.ts';
 import { knownComponents, type CommitAttributes } from '../../lib/db/index.ts';
 import type { ActivityDeps } from '../deps.ts';
+import { beat } from '../heartbeat.ts';
 import { aggregateRepoFiles } from '../../lib/repo/aggregate.ts';
 import { switchLink, VERSIONS_HEADER } from '../../lib/repo/links.ts';
 
@@ -103,30 +102,25 @@ const newestRows = async (deps: ActivityDeps, successOnly: boolean): Promise<Map
 };
 
 const withLock = async <T>(
-  config: DlrnConfig,
+  { config, logger }: Pick<ActivityDeps, 'config' | 'logger'>,
   work: () => Promise<T>,
 ): Promise<{ value: T; waitedMs: number }> => {
   const lockPath = join(config.default.datadir, 'remote.lck');
   await mkdir(config.default.datadir, { recursive: true });
   if (!existsSync(lockPath)) await writeFile(lockPath, '');
   const started = Date.now();
-  let context: Context | undefined;
-  try {
-    context = Context.current();
-  } catch {
-    context = undefined;
-  }
-  const beat = setInterval(() => context?.heartbeat({ step: 'waiting for the post-build lock' }), 5_000);
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(lockPath, {
-      stale: 60_000,
-      update: 10_000,
-      retries: { retries: 100_000, minTimeout: 50, maxTimeout: 1_000, factor: 1.2 },
-    });
-  } finally {
-    clearInterval(beat);
-  }
+  // The activity heartbeats all along (activities/heartbeat.ts): while it waits, and while it
+  // holds the lock, however long the repository takes.
+  beat({ step: 'waiting for the post-build lock' });
+  const release = await lockfile.lock(lockPath, {
+    stale: 60_000,
+    update: 10_000,
+    retries: { retries: 100_000, minTimeout: 50, maxTimeout: 1_000, factor: 1.2 },
+    // proper-lockfile throws from a timer by default, which would kill the worker: a lock whose
+    // refresh failed (a stalled shared disk) is logged; the steps inside are idempotent.
+    onCompromised: (err) => logger.warn({ err }, 'post-build lock compromised'),
+  });
+  beat({ step: 'post-build' });
   const waitedMs = Date.now() - started;
   try {
     return { value: await work(), waitedMs };
@@ -138,7 +132,7 @@ const withLock = async <T>(
 export const postBuild = async (deps: ActivityDeps, input: PostBuildInput): Promise<PostBuildResult> => {
   const { config } = deps;
   const { job } = input;
-  const { value, waitedMs } = await withLock(config, async () => {
+  const { value, waitedMs } = await withLock(deps, async () => {
     const started = Date.now();
     const datadir = config.default.datadir;
     const reposDir = join(datadir, 'repos');
@@ -250,7 +244,11 @@ export const postBuild = async (deps: ActivityDeps, input: PostBuildInput): Prom
       aggregateHash = await aggregateRepoFiles(config, 'current', components);
       if (consistent) await aggregateRepoFiles(config, 'consistent', components);
     }
-    if (consistent && !input.dev) {
+    // A retried post-build (its worker died after the vote) must not vote twice.
+    const voted =
+      consistent &&
+      (await deps.db.models.CiVote.count({ where: { commitId: input.commitId, ciName: 'consistent' } })) > 0;
+    if (consistent && !input.dev && !voted) {
       await deps.db.models.CiVote.create({
         commitId: input.commitId,
         ciName: 'consistent',

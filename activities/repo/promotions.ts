@@ -31,9 +31,13 @@ export const restorePromotion = async (
   input: { link: string; previous: string | null },
 ): Promise<void> => restorePromotionLink(input.link, input.previous ?? undefined);
 
+/** Records a promotion row once: a retried step (its worker died after the insert) finds it. */
 export const recordPromotion = async (deps: ActivityDeps, row: PromotionRow): Promise<number> => {
-  const created = await deps.db.models.Promotion.create({ ...row, aggregateHash: null });
-  return created.getDataValue('id');
+  const { Promotion } = deps.db.models;
+  const found =
+    (await Promotion.findOne({ where: { ...row } })) ??
+    (await Promotion.create({ ...row, aggregateHash: null }));
+  return found.getDataValue('id');
 };
 
 export const deletePromotion = async (deps: ActivityDeps, id: number): Promise<void> => {

@@ -6,7 +6,7 @@
  * In component mode, the hashed aggregate directories of `current`, `consistent` and every
  * promotion name older than the cut-off go too, except the one each name points at.
  */
-import { Context } from '@temporalio/activity';
+import { beat } from '../heartbeat.ts';
 import { existsSync } from 'node:fs';
 import { lstat, readdir, realpath, rm, stat, unlink } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
@@ -217,7 +217,7 @@ export const applyPurgeSteps = async (
     const dir = join(repos, dirOf(row));
     if (input.action === 'remove') await rm(dir, { recursive: true, force: true });
     else if (input.action === 'keep-rpms') await removeAllButRpms(dir);
-    Context.current().heartbeat({ done: i + 1, of: rows.length });
+    beat({ done: i + 1, of: rows.length });
   }
   await markPurged(deps.db, input.ids);
   return rows.length;

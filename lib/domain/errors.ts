@@ -17,6 +17,7 @@ export const ErrorType = {
   ForbiddenError: 'ForbiddenError',
   ToolError: 'ToolError',
   GitError: 'GitError',
+  AlreadyBuiltError: 'AlreadyBuiltError',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -93,6 +94,15 @@ export class ToolError extends DlrnError {
 export class GitError extends DlrnError {
   override name = ErrorType.GitError;
   override readonly code = 'EGIT';
+}
+
+/**
+ * The commit already has a finished build (a non-RETRY row) that owns its hashed directory: a
+ * second build would remove published RPMs. Not retried; the workflow reports that build instead.
+ */
+export class AlreadyBuiltError extends DlrnError {
+  override name = ErrorType.AlreadyBuiltError;
+  override readonly code = 'EBUILT';
 }
 
 export class NotFoundError extends DlrnError {

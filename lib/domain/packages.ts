@@ -53,6 +53,11 @@ export interface CommitCandidate {
   distgitDir: string;
   component: string | null;
   versionsCsv: string | null;
+  /**
+   * RETRY rows the commit already has (set by discovery): each later build of it is a new
+   * attempt with a workflow id of its own.
+   */
+  retries?: number;
 }
 
 /** The part of a stored commit row discovery looks at. */

@@ -50,6 +50,20 @@ export const connectTemporal = async (): Promise<TemporalTestEnv> => {
   };
 };
 
+/** A worker with our real activities over `deps`, on `taskQueue`, for a test that drives it. */
+export const testWorker = async (
+  env: TemporalTestEnv,
+  taskQueue: string,
+  deps: { config: DlrnConfig; db: Database },
+): Promise<Worker> =>
+  Worker.create({
+    connection: env.connection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    ...WORKER_TUNING,
+    activities: createActivities({ ...deps, logger: createLogger({ name: 'test', level: 'error' }) }),
+  });
+
 /**
  * Starts workflow `name` with `args` on a fresh task queue served by a worker with our
  * activities over `config` and `db`, and returns its result and id.
@@ -63,13 +77,7 @@ export const executeWorkflow = async <R>(
   workflowId = `${name}:${uniqueTaskQueue(title)}:${randomUUID()}`,
 ): Promise<{ result: R; workflowId: string }> => {
   const taskQueue = uniqueTaskQueue(title);
-  const worker = await Worker.create({
-    connection: env.connection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    ...WORKER_TUNING,
-    activities: createActivities({ ...deps, logger: createLogger({ name: 'test', level: 'warn' }) }),
-  });
+  const worker = await testWorker(env, taskQueue, deps);
   const result: R = await worker.runUntil(
     env.client.workflow.execute<(...a: unknown[]) => Promise<R>>(name, { taskQueue, workflowId, args }),
   );

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,19 +20,12 @@ import type { buildCommit, BuildCommitInput, BuildCommitResult } from '../../wor
 import type { deliverEvent } from '../../workflows/deliver-event.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { uniqueTaskQueue } from '../helpers/services.ts';
-import type { RunResult } from '../../workflows/run.ts';
+import type { run as runWorkflow, RunProgress, RunResult } from '../../workflows/run.ts';
 import { runInput } from '../helpers/run-input.ts';
-import {
-  connectTemporal,
-  executeWorkflow,
-  workflowBundle,
-  type TemporalTestEnv,
-} from '../helpers/temporal.ts';
+import { connectTemporal, executeWorkflow, testWorker, type TemporalTestEnv } from '../helpers/temporal.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.ts';
-import { WORKER_TUNING } from '../../cli/worker.ts';
 
 const exec = promisify(execFile);
 const T0 = 1_735_689_600;
@@ -40,8 +33,22 @@ let root: string;
 let env: TemporalTestEnv;
 const opened: Database[] = [];
 
+/** How long the slowed createrepo_c takes: past two minutes, four times the heartbeat timeout. */
+const SLOW_PUBLISH_SECONDS = 125;
+
 test.before(async () => {
   root = await mkdtemp(join(tmpdir(), 'dlrnt-build-'));
+  // Fault injection, not a stand-in: the real createrepo_c, run late for one test's package (a
+  // big repository on a slow shared disk), found first on this test process's PATH.
+  const bin = join(root, 'slow-bin');
+  await mkdir(bin);
+  const realCreaterepo = (await exec('sh', ['-c', 'command -v createrepo_c'])).stdout.trim();
+  await writeFile(
+    join(bin, 'createrepo_c'),
+    `#!/bin/sh\ncase "$*" in *slow-publish-*) sleep ${SLOW_PUBLISH_SECONDS};; esac\nexec ${realCreaterepo} "$@"\n`,
+    { mode: 0o755 },
+  );
+  process.env.PATH = `${bin}:${process.env.PATH ?? ''}`;
   env = await connectTemporal();
 });
 test.after.always(async () => {
@@ -198,8 +205,9 @@ test('a noarch package builds from its git commit into the hashed directory with
     new RegExp(`commit_hash: ${commit.commitHash}\\n[\\s\\S]*status: SUCCESS`),
   );
   t.regex(await readFile(join(dir, 'build.log'), 'utf8'), /--nodeps/);
-  t.false(
-    existsSync(join(w.datadir, 'build', `hello-tool-${commit.commitHash}_${commit.distroHash.slice(0, 8)}`)),
+  t.deepEqual(
+    (await readdir(join(w.datadir, 'build'))).filter((d) => d.startsWith('hello-tool-')),
+    [],
     'workspace removed',
   );
 });
@@ -217,6 +225,7 @@ test('a spec that does not parse is recorded FAILED with the rpmbuild error and 
   t.regex(result.notes, /rpmbuild -bs failed with exit code 1/);
   t.regex(result.notes, /Name field must be present/);
   t.deepEqual(await attemptsOf(workflowId), {
+    claimBuild: 1,
     prepareSources: 1,
     preprocess: 1,
     buildSrpm: 1,
@@ -245,15 +254,135 @@ test('a build that fails twice with a transient error is retried and ends SUCCES
   t.like(await attemptsOf(workflowId), { buildSrpm: 1, buildRpm: 3 });
 });
 
-test('a transient failure that outlasts maxretries is recorded FAILED', async (t) => {
+test('a transient failure that outlasts its retries is RETRY, rebuilt by a later run under a new id, then FAILED at maxretries', async (t) => {
   const counter = join(root, 'flaky-always.count');
   const w = await world('flaky-always', flakyBuild(counter, 100));
   const commit = await discover(t.title, w);
-  const { result, workflowId } = await build(t.title, w, commit, 1);
-  t.is(result.status, 'FAILED');
-  t.regex(result.notes, /transient error: curl: \(6\) Could not resolve host: mirror.example/);
-  t.like(await attemptsOf(workflowId), { buildRpm: 2 });
-  t.is((await readFile(counter, 'utf8')).split('\n').filter(Boolean).length, 2);
+  const first = await build(t.title, w, commit, 1);
+  // DLRN's rule: fewer RETRY rows than maxretries so far, so this one is RETRY and exits 2.
+  t.is(first.result.status, 'RETRY');
+  t.regex(first.result.notes, /transient error: curl: \(6\) Could not resolve host: mirror.example/);
+  t.like(await attemptsOf(first.workflowId), { buildRpm: 2 });
+  t.deepEqual(await attemptsOf(first.workflowId), {
+    claimBuild: 1,
+    prepareSources: 1,
+    preprocess: 1,
+    buildSrpm: 1,
+    buildRpm: 2,
+    recordResult: 1,
+    rsyncBuild: 1,
+  });
+
+  // The next run finds the commit again (RETRY rows are rebuilt) and builds it as a new attempt.
+  const again = await discover(t.title, w);
+  t.is(again.commitHash, commit.commitHash);
+  t.is(again.retries, 1);
+  t.is(buildWorkflowId(again), `${first.workflowId}:retry1`);
+  const second = await build(t.title, w, again, 1);
+  t.is(second.result.status, 'FAILED');
+  t.is((await readFile(counter, 'utf8')).split('\n').filter(Boolean).length, 4);
+  const rows = await w.db.models.Commit.findAll({
+    where: { projectName: 'flaky-always' },
+    order: [['id', 'ASC']],
+  });
+  t.deepEqual(
+    rows.map((r) => r.getDataValue('status')),
+    ['RETRY', 'FAILED'],
+  );
+  // A FAILED commit is not found again: only --recheck builds it once more.
+  const plan = await executeWorkflow<RunResult>(env, t.title, w, 'run', [
+    runInput({ infoRepo: join(w.dir, 'info'), cwd: w.dir, dev: false, local: false }),
+  ]);
+  t.deepEqual(plan.result.queue, []);
+});
+
+test('a commit with a finished build is not built again: a second build reports its row and leaves its RPMs alone', async (t) => {
+  const w = await world('built-once');
+  const commit = await discover(t.title, w);
+  const first = await build(t.title, w, commit);
+  t.is(first.result.status, 'SUCCESS', first.result.notes);
+  const rpm = join(w.datadir, first.result.artifacts.find((a) => a.endsWith('.noarch.rpm')) ?? '');
+  const before = await stat(rpm);
+  // The same workflow id again, as a second run or a resumed one would start it.
+  const second = await build(t.title, w, commit);
+  t.like(second.result, {
+    alreadyBuilt: true,
+    status: 'SUCCESS',
+    commitId: first.result.commitId,
+    outputDir: first.result.outputDir,
+  });
+  t.deepEqual(second.result.artifacts, first.result.artifacts);
+  t.deepEqual(await attemptsOf(second.workflowId), { claimBuild: 1 });
+  const after = await stat(rpm);
+  t.is(after.ino, before.ino);
+  t.is(after.mtimeMs, before.mtimeMs);
+  t.is(await w.db.models.Commit.count({ where: { projectName: 'built-once' } }), 1);
+
+  // Even past the database check (a build that started before the row existed), preparing the
+  // sources refuses to touch a directory a SUCCESS row owns.
+  const activities = createActivities({ ...w, logger: createLogger({ name: 'test', level: 'warn' }) });
+  await t.throwsAsync(activities.prepareSources({ ...jobOf(commit), dtBuild: T0 }), {
+    message: /belongs to a successful build of built-once/,
+  });
+  t.is((await stat(rpm)).ino, before.ino);
+});
+
+test('a run that meets a build of the same commit going under another run waits for it and reports its result', async (t) => {
+  const release = join(root, 'joined.release');
+  const w = await world(
+    'joined',
+    `#!/bin/sh\nwhile [ ! -f ${release} ]; do sleep 0.1; done\nmkdir -p share\ncp README share/\n`,
+  );
+  const commit = await discover(t.title, w);
+  const taskQueue = uniqueTaskQueue(t.title);
+  const worker = await testWorker(env, taskQueue, w);
+  const { other, result } = await worker.runUntil(async () => {
+    // The other run's build, held inside rpmbuild until the test releases it.
+    const other = await env.client.workflow.start<typeof buildCommit>('buildCommit', {
+      taskQueue,
+      workflowId: buildWorkflowId(commit, taskQueue),
+      args: [{ job: jobOf(commit), maxretries: 0 }],
+    });
+    const runId = `run:${taskQueue}`;
+    const running = env.client.workflow.execute<typeof runWorkflow>('run', {
+      taskQueue,
+      workflowId: runId,
+      args: [
+        runInput(
+          { infoRepo: join(w.dir, 'info'), cwd: w.dir, dev: false, local: false },
+          { mode: 'build', workers: 1 },
+        ),
+      ],
+    });
+    for (let i = 0; i < 300; i++) {
+      const progress = await env.client.workflow
+        .getHandle(runId)
+        .query<RunProgress>('progress')
+        .catch(() => undefined);
+      if (progress?.builds[0]?.elsewhere === 'joined') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await writeFile(release, '');
+    return { other: await other.result(), result: await running };
+  });
+  t.is(other.status, 'SUCCESS', other.notes);
+  t.like(result.builds?.[0], { status: 'SUCCESS', elsewhere: 'joined', outputDir: other.outputDir });
+  t.is(await w.db.models.Commit.count({ where: { projectName: 'joined' } }), 1);
+  // The run's own start of the build was refused (the id was Running): it started no second one.
+  const history = await env.client.workflow.getHandle(`run:${taskQueue}`).fetchHistory();
+  t.true((history.events ?? []).some((e) => e.startChildWorkflowExecutionFailedEventAttributes));
+});
+
+test('a post-build that holds the lock past two minutes heartbeats and succeeds on its first attempt', async (t) => {
+  t.timeout((SLOW_PUBLISH_SECONDS + 120) * 1000);
+  const w = await world('slow-publish');
+  const commit = await discover(t.title, w);
+  const { result, workflowId } = await build(t.title, w, commit);
+  t.is(result.status, 'SUCCESS', result.notes);
+  t.true((result.published?.tookMs ?? 0) >= SLOW_PUBLISH_SECONDS * 1000);
+  t.like(await attemptsOf(workflowId), { postBuild: 1 });
+  t.is(await readlink(join(w.datadir, 'repos', 'current')), result.outputDir.replace(/^repos\//, ''));
+  t.true(existsSync(join(w.datadir, result.outputDir, 'repodata', 'repomd.xml')));
 });
 
 test('builds are found in Temporal by project, hash and status search attributes', async (t) => {
@@ -313,13 +442,7 @@ test('with webhook_urls set, a failed build sends a build_failed event without w
   );
   const commit = await discover(t.title, w);
   const taskQueue = uniqueTaskQueue(t.title);
-  const worker = await Worker.create({
-    connection: env.connection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    ...WORKER_TUNING,
-    activities: createActivities({ ...w, logger: createLogger({ name: 'test', level: 'warn' }) }),
-  });
+  const worker = await testWorker(env, taskQueue, w);
   const input: BuildCommitInput = {
     job: jobOf(commit),
     maxretries: 0,

@@ -11,26 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities/index.ts';
-import { WORKER_TUNING } from '../../cli/worker.ts';
 import { parseConfig, type DlrnConfig } from '../../lib/config/index.ts';
 import { openDatabase, type Database } from '../../lib/db/index.ts';
 import { buildWorkflowId } from '../../lib/domain/build.ts';
 import type { CommitCandidate } from '../../lib/domain/packages.ts';
-import { createLogger } from '../../lib/logger.ts';
 import { createRepo, tag } from '../../scripts/demo/git-repo.ts';
 import { demoSpec } from '../../scripts/make-demo.ts';
 import type { BuildCommitInput, BuildCommitResult } from '../../workflows/build-commit.ts';
 import type { RunResult } from '../../workflows/run.ts';
 import { runInput } from '../helpers/run-input.ts';
 import { uniqueTaskQueue } from '../helpers/services.ts';
-import {
-  connectTemporal,
-  executeWorkflow,
-  workflowBundle,
-  type TemporalTestEnv,
-} from '../helpers/temporal.ts';
+import { connectTemporal, executeWorkflow, testWorker, type TemporalTestEnv } from '../helpers/temporal.ts';
 
 const exec = promisify(execFile);
 const T0 = 1_735_689_600;
@@ -248,13 +239,7 @@ test('cancelling a build stops rpmbuild and its children', async (t) => {
   const w = await world('slow', { 'slow.spec': spec }, 'build_driver=rpmbuild');
   const commit = await discover(t.title, w);
   const taskQueue = uniqueTaskQueue(t.title);
-  const worker = await Worker.create({
-    connection: env.connection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    ...WORKER_TUNING,
-    activities: createActivities({ ...w, logger: createLogger({ name: 'test', level: 'error' }) }),
-  });
+  const worker = await testWorker(env, taskQueue, w);
   const running = async () =>
     (await exec('pgrep', ['-f', `sleep ${marker}`]).then(
       (r) => r.stdout.trim(),

@@ -1,0 +1,53 @@
+/**
+ * awaitBuild: a run whose build of a commit is already going under another run (a schedule
+ * firing during a manual run, `--package-name`, `/api/trigger`) waits for that build instead of
+ * starting a second one, and reports its real result. It heartbeats while it waits, so a dead
+ * worker's wait moves to another worker.
+ */
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { BuildStatusName } from '../../lib/domain/packages.ts';
+
+/** The part of a build's result a run reports. */
+export interface JoinedBuild {
+  status: BuildStatusName;
+  notes: string;
+  outputDir?: string;
+  published?: { startedAt: number; endedAt: number };
+}
+
+interface BuildOutcome {
+  status: BuildStatusName;
+  notes: string;
+  outputDir: string;
+  published?: { startedAt: number; endedAt: number };
+}
+
+const rootMessage = (err: Error): string => {
+  let message = err.message;
+  for (let cause: unknown = err.cause; cause instanceof Error; cause = cause.cause) message = cause.message;
+  return message;
+};
+
+export const awaitBuild = async (workflowId: string): Promise<JoinedBuild> => {
+  const context = Context.current();
+  try {
+    // Ends with the activity when the run is cancelled.
+    const outcome = await Promise.race([
+      context.client.workflow.getHandle(workflowId).result() as Promise<BuildOutcome>,
+      context.cancelled,
+    ]);
+    return {
+      status: outcome.status,
+      notes: outcome.notes,
+      outputDir: outcome.outputDir,
+      ...(outcome.published
+        ? { published: { startedAt: outcome.published.startedAt, endedAt: outcome.published.endedAt } }
+        : {}),
+    };
+  } catch (err) {
+    // The other run's build itself failed or was cancelled: that is this run's result too.
+    if (err instanceof WorkflowFailedError) return { status: 'FAILED', notes: rootMessage(err) };
+    throw err;
+  }
+};

@@ -1,0 +1,47 @@
+/**
+ * Every activity heartbeats while it runs, so a worker that dies is noticed at the heartbeat
+ * timeout (a minute or less) instead of the start-to-close timeout, and its work moves to
+ * another worker. Steps that have something to show (a build's log tail, "waiting for the
+ * post-build lock") send it with `beat`; the automatic heartbeat repeats the last details, so
+ * what the CLI shows is never wiped by it.
+ */
+import { Context } from '@temporalio/activity';
+import { wrapEach } from './failures.ts';
+
+/** How often a running activity heartbeats, at least (the SDK throttles what reaches the server). */
+export const HEARTBEAT_EVERY_MS = 5_000;
+
+const lastDetails = new WeakMap<Context, unknown>();
+
+/** The current activity's context, or undefined outside an activity (a test, a CLI). */
+export const currentActivity = (): Context | undefined => {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+};
+
+/** Heartbeats with `details`, which the automatic heartbeat then repeats. */
+export const beat = (details?: unknown): void => {
+  const context = currentActivity();
+  if (!context) return;
+  if (details !== undefined) lastDetails.set(context, details);
+  context.heartbeat(details ?? lastDetails.get(context));
+};
+
+/** Wraps every activity of an object so it heartbeats every few seconds while it runs. */
+export const withHeartbeats = <T extends Record<string, (...args: never[]) => Promise<unknown>>>(
+  activities: T,
+): T =>
+  wrapEach(activities, (fn) => async (...args) => {
+    const context = currentActivity();
+    const timer = context
+      ? setInterval(() => context.heartbeat(lastDetails.get(context)), HEARTBEAT_EVERY_MS)
+      : undefined;
+    try {
+      return await fn(...args);
+    } finally {
+      clearInterval(timer);
+    }
+  });
