@@ -54,7 +54,7 @@ runMain(async () => {
   stopWorker(worker);
   await working;
   await client.connection.close();
-  await endpoint.devServer?.stop();
+  await endpoint.local?.release();
   await db.close();
   return EXIT_OK;
 });

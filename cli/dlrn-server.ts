@@ -60,7 +60,7 @@ const main = async (): Promise<number> => {
     await client.connection.close();
     say(`dlrn-server ready: worker polling task queue "${endpoint.taskQueue}" on ${endpoint.address}`);
     say(
-      endpoint.devServer
+      endpoint.local?.startedHere
         ? `  Temporal dev server started here; history in ${config.default.datadir}/temporal.sqlite`
         : `  Temporal at ${endpoint.address} (${config.temporal.address ? 'cluster mode' : 'a dev server already running'})`,
     );
@@ -80,7 +80,7 @@ const main = async (): Promise<number> => {
     say('dlrn-server stopped.');
     return EXIT_OK;
   } finally {
-    await endpoint.devServer?.stop();
+    await endpoint.local?.release();
     await db.close();
   }
 };

@@ -81,7 +81,7 @@ const main = async (): Promise<number> => {
     }
     return result.missingTools.length === 0 ? EXIT_OK : EXIT_FAILURE;
   } finally {
-    await endpoint.devServer?.stop();
+    await endpoint.local?.release();
     await db.close();
   }
 };

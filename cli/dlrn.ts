@@ -14,9 +14,10 @@ import { openDatabase } from '../lib/db/index.ts';
 import { addConfigOptions, newCommand, readConfig, VERSION } from './common.ts';
 import { addRunOptions, runInputFrom, type DlrnFlags } from './run-options.ts';
 import { scheduleMain } from './schedule.ts';
-import { EXIT_FAILURE, EXIT_OK, runMain } from './errors.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_RETRY, runMain } from './errors.ts';
 import { say, warn } from './output.ts';
 import { followRun } from './progress.ts';
+import { rideOut, runOwner, settleAbandonedRuns } from './local-runs.ts';
 import { installRuntimeLogger, withTemporal, workflowUrl } from './worker.ts';
 
 export const dlrnCommand = () =>
@@ -56,6 +57,13 @@ const printPlan = (result: RunResult): void => {
   }
 };
 
+/** DLRN's exit code: the last non-zero result in build order, 1 for FAILED and 2 for RETRY. */
+const runExitCode = (builds: NonNullable<RunResult['builds']>): number =>
+  builds.reduce(
+    (code, b) => (b.status === 'FAILED' ? EXIT_FAILURE : b.status === 'RETRY' ? EXIT_RETRY : code),
+    EXIT_OK,
+  );
+
 const main = async (): Promise<number> => {
   const flags = dlrnCommand().parse().opts<DlrnFlags>();
   const names = [...flags.projectName, ...flags.packageName];
@@ -83,14 +91,17 @@ const main = async (): Promise<number> => {
     const input = runInputFrom(flags, config, recheck);
     const workflowId = runWorkflowId(Date.now(), randomBytes(4).toString('hex'));
     const { result, url } = await withTemporal(config, { config, db, logger }, async (client, endpoint) => {
+      // A run a crashed dlrn left behind is finished first (local mode: only we can run it).
+      if (endpoint.local && input.mode === 'build') await settleAbandonedRuns(client, endpoint);
       const handle = await client.workflow.start<typeof runWorkflow>('run', {
         taskQueue: endpoint.taskQueue,
         workflowId,
         args: [input],
+        memo: { owner: runOwner(input.dev) },
       });
       const url = workflowUrl(endpoint, workflowId);
       if (input.mode === 'build' && url) say(`Run workflow: ${url}`);
-      const done = handle.result();
+      const done = rideOut(endpoint, () => handle.result());
       if (input.mode === 'build') await followRun(client, workflowId, done);
       return { result: await done, url };
     });
@@ -140,18 +151,31 @@ const main = async (): Promise<number> => {
       return EXIT_OK;
     }
     const ok = result.builds.filter((b) => b.status === 'SUCCESS');
-    const failed = result.builds.filter((b) => b.status === 'FAILED');
+    const failed = result.builds.filter((b) => b.status === 'FAILED' || b.status === 'RETRY');
+    const retry = result.builds.filter((b) => b.status === 'RETRY');
     const notStarted = result.builds.filter((b) => b.status === 'NOT_STARTED');
+    const elsewhere = result.builds.filter((b) => b.elsewhere !== undefined);
     say(
       `Built ${result.builds.length - notStarted.length} commits of ${result.packages.length} packages: ` +
-        `${ok.length} succeeded, ${failed.length} failed` +
+        `${ok.length} succeeded, ${failed.length - retry.length} failed` +
+        (retry.length ? `, ${retry.length} to retry (RETRY)` : '') +
         (notStarted.length ? `, ${notStarted.length} not started (--stop)` : '') +
         '.',
     );
+    if (elsewhere.length > 0) {
+      // Overlapping runs meet at the same build: the result is that build's, reported once.
+      say(`  ${elsewhere.length} of them built by another run (results reported as recorded):`);
+      for (const b of elsewhere)
+        say(
+          `  ${b.status.padEnd(7)} ${b.projectName} ${b.commitHash.slice(0, 8)} (${b.elsewhere === 'joined' ? 'joined the running build' : 'already built'})`,
+        );
+    }
     for (const b of failed) {
       const log = b.outputDir ? `${config.default.datadir}/${b.outputDir}/rpmbuild.log` : '';
       const lines = (b.notes ?? '').split('\n').filter((l) => l.trim() !== '');
-      say(`  FAILED ${b.projectName} ${b.commitHash.slice(0, 8)}: ${lines[0] ?? ''}`);
+      say(
+        `  ${b.status === 'RETRY' ? 'RETRY ' : 'FAILED'} ${b.projectName} ${b.commitHash.slice(0, 8)}: ${lines[0] ?? ''}`,
+      );
       // The tool's own words: the first error line of the output tail.
       const error = lines.slice(1).find((l) => /error:/i.test(l));
       if (error) say(`         ${error.trim()}`);
@@ -159,7 +183,7 @@ const main = async (): Promise<number> => {
     }
     say(`Repositories: ${config.default.datadir}/repos`);
     if (url) say(`Run workflow: ${url}`);
-    return failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
+    return runExitCode(result.builds);
   } finally {
     await db.close();
     if (devDir) await rm(devDir, { recursive: true, force: true });

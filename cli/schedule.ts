@@ -111,9 +111,9 @@ const withClient = async (
     throw err;
   } finally {
     await client.connection.close();
-    // A schedule lives in the server: in local mode stopping the dev server we started is fine,
-    // its SQLite file keeps the schedule for the next start.
-    await endpoint.devServer?.stop();
+    // A schedule lives in the server: in local mode stopping the dev server (when nobody else
+    // uses it) is fine, its SQLite file keeps the schedule for the next start.
+    await endpoint.local?.release();
   }
 };
 

@@ -8,8 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import type { DlrnConfig } from '../lib/config/index.ts';
 import type { Logger } from '../lib/logger.ts';
-import { isTemporalServing, startDevServer, type DevServer } from '../lib/temporal-dev-server.ts';
-import { join } from 'node:path';
+import { acquireLocalTemporal, type LocalTemporal } from '../lib/local-temporal.ts';
 import { mkdir } from 'node:fs/promises';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -20,28 +19,26 @@ export interface TemporalEndpoint {
   taskQueue: string;
   /** Where a person browses workflows, when known. */
   uiUrl?: string;
-  /** The dev server this process started (local mode), to stop when done. */
-  devServer?: DevServer;
+  /** Local mode: this process's lease on the datadir's dev server, released when done. */
+  local?: LocalTemporal;
 }
 
 /**
- * Cluster mode when `[temporal] address` is set; otherwise local mode: reuse a dev server on
- * `local_port` or start one with its history in `<datadir>/temporal.sqlite` and the Web UI.
+ * Cluster mode when `[temporal] address` is set; otherwise local mode: a lease on the dev server
+ * of the datadir (history in `<datadir>/temporal.sqlite`, Web UI on `ui_port`), shared with
+ * other commands running at the same time and started when none serves on `local_port`.
  */
 export const resolveTemporal = async (config: DlrnConfig): Promise<TemporalEndpoint> => {
   const { address, namespace, taskQueue, localPort, uiPort } = config.temporal;
   if (address) return { address, namespace, taskQueue };
-  const local = `127.0.0.1:${localPort}`;
-  const uiUrl = `http://127.0.0.1:${uiPort}`;
-  if (await isTemporalServing(local)) return { address: local, namespace, taskQueue, uiUrl };
   await mkdir(config.default.datadir, { recursive: true });
-  const devServer = await startDevServer({
+  const local = await acquireLocalTemporal({
+    datadir: config.default.datadir,
     port: localPort,
     uiPort,
     namespace,
-    dbFile: join(config.default.datadir, 'temporal.sqlite'),
   });
-  return { address: devServer.address, namespace, taskQueue, uiUrl, devServer };
+  return { address: local.address, namespace, taskQueue, uiUrl: local.uiUrl, local };
 };
 
 const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
@@ -60,10 +57,13 @@ export const installRuntimeLogger = (logger: Logger, metricsPort = 0): void => {
   const write = (level: LogLevel, message: string, meta?: LogMetadata) =>
     logger[PINO_LEVEL[level]](meta ?? {}, message);
   Runtime.install({
-    // A worker's pipeline metrics: activity and workflow latencies, failures and retries by type.
-    ...(metricsPort > 0
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${metricsPort}` } } } }
-      : {}),
+    telemetryOptions: {
+      // The SDK core's own lines (retried gRPC calls while Temporal restarts, ...) go through
+      // our logger too, instead of raw to stderr.
+      logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+      // A worker's pipeline metrics: activity and workflow latencies, failures and retries by type.
+      ...(metricsPort > 0 ? { metrics: { prometheus: { bindAddress: `0.0.0.0:${metricsPort}` } } } : {}),
+    },
     logger: {
       log: write,
       trace: (message, meta) => write('TRACE', message, meta),
@@ -100,9 +100,11 @@ export const createWorker = async (endpoint: TemporalEndpoint, deps: ActivityDep
 };
 
 /**
- * Runs `work` against Temporal. Local mode: with a worker in this process (and a dev server
- * when none listens), both stopped afterwards. Cluster mode: only a client; remote workers
- * execute the workflows.
+ * Runs `work` against Temporal. Local mode: with a worker in this process (and the shared dev
+ * server), released afterwards; when the worker loses Temporal (the dev server was killed), the
+ * server is started again and a new worker carries on, while `work` rides out the gap
+ * (`rideOut` in cli/local-runs.ts). Cluster mode: only a client; remote workers execute the
+ * workflows.
  */
 export const withTemporal = async <T>(
   config: DlrnConfig,
@@ -114,13 +116,31 @@ export const withTemporal = async <T>(
     const client = await connectClient(endpoint);
     try {
       if (config.temporal.address) return await work(client, endpoint);
-      const worker = await createWorker(endpoint, deps);
-      return await worker.runUntil(work(client, endpoint));
+      let outcome: { value: T } | { error: unknown } | undefined;
+      const working = work(client, endpoint).then(
+        (value) => (outcome = { value }),
+        (error: unknown) => (outcome = { error }),
+      );
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const worker = await createWorker(endpoint, deps);
+          await worker.runUntil(working);
+        } catch (err) {
+          // The worker failed, not the work: Temporal went away under it.
+          if (outcome || attempt >= 20) throw err;
+          await new Promise((r) => setTimeout(r, 1_000));
+          await endpoint.local?.ensureServing().catch(() => false);
+          continue;
+        }
+        if (!outcome) continue;
+        if ('error' in outcome) throw outcome.error;
+        return outcome.value;
+      }
     } finally {
       await client.connection.close();
     }
   } finally {
-    await endpoint.devServer?.stop();
+    await endpoint.local?.release();
   }
 };
 
