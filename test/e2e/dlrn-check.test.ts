@@ -6,7 +6,18 @@
 import test from 'ava';
 import { Client, Connection } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  cp,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readlink,
+  rm,
+  symlink,
+  unlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { openDatabase, type CommitAttributes } from '../../lib/db/index.ts';
@@ -130,22 +141,30 @@ test('a site dlrn just built is clean: exit 0 and the summary, Temporal checked 
   t.like(JSON.parse(json.stdout), { ok: true, commits: 2, skipped: [], violations: [] });
 });
 
+/** The build `current` points at (the last post-build) and the other one, in a copy of the site. */
+const currentAndOther = async (site: Site) => {
+  const target = await readlink(join(site.data, 'repos', 'current'));
+  const owner = rows.find((r) => r.commitHash && target.includes(r.commitHash));
+  const other = rows.find((r) => r !== owner);
+  if (!owner || !other) throw new Error(`current -> ${target} is none of the builds`);
+  return { target, owner, other };
+};
+
 test('a deleted RPM its SUCCESS row lists is missing, and the links to it dangle', async (t) => {
   const site = await siteCopy('deleted-rpm');
-  const common = rowOf('demo-common');
-  const rpm = rpmOf(common);
+  // The two packages build in parallel: the later post-build (current) links the other's RPM.
+  const { owner, other } = await currentAndOther(site);
+  const rpm = rpmOf(other);
   await unlink(join(site.data, rpm));
   const result = await site.check();
   t.is(result.code, 1);
   t.true(
-    lines(result.stdout).includes(`missing-artifact ${rpm} (demo-common, id ${common.id})`),
+    lines(result.stdout).includes(`missing-artifact ${rpm} (${other.projectName ?? ''}, id ${other.id})`),
     result.stdout,
   );
-  // demo-config's repository (which current points at) links to it.
-  const config = rowOf('demo-config');
   t.true(
     lines(result.stdout).includes(
-      `dangling-link ${dirOf(config)}/${basename(rpm)} -> ../../../${rpm.replace(/^repos\//, '')}`,
+      `dangling-link ${dirOf(owner)}/${basename(rpm)} -> ../../../${rpm.replace(/^repos\//, '')}`,
     ),
     result.stdout,
   );
@@ -184,16 +203,15 @@ test('two SUCCESS rows of one build are reported with their ids', async (t) => {
 
 test('a current that lists an older build of a package, or none, is reported', async (t) => {
   const site = await siteCopy('outdated');
-  const config = rowOf('demo-config');
-  const common = rowOf('demo-common');
-  const csv = join(site.data, dirOf(config), 'versions.csv');
+  const { target, owner, other } = await currentAndOther(site);
+  const csv = join(site.data, 'repos', target, 'versions.csv');
   const text = await readFile(csv, 'utf8');
   await writeFile(
     csv,
     text
-      .replace(config.commitHash ?? '', 'f'.repeat(40))
+      .replace(owner.commitHash ?? '', 'f'.repeat(40))
       .split('\n')
-      .filter((l) => !l.startsWith('demo-common,'))
+      .filter((l) => !l.startsWith(`${other.projectName ?? ''},`))
       .join('\n'),
   );
   const result = await site.check();
@@ -201,8 +219,8 @@ test('a current that lists an older build of a package, or none, is reported', a
   const short = (r: CommitAttributes) =>
     `${(r.commitHash ?? '').slice(0, 8)}/${(r.distroHash ?? '').slice(0, 8)}`;
   t.deepEqual(lines(result.stdout).slice(0, -1), [
-    `current-missing repos/current/versions.csv demo-common: newest success id ${common.id} ${short(common)}`,
-    `current-outdated repos/current/versions.csv demo-config: lists ffffffff/${(config.distroHash ?? '').slice(0, 8)}, newest success id ${config.id} ${short(config)}`,
+    `current-missing repos/current/versions.csv ${other.projectName ?? ''}: newest success id ${other.id} ${short(other)}`,
+    `current-outdated repos/current/versions.csv ${owner.projectName ?? ''}: lists ffffffff/${(owner.distroHash ?? '').slice(0, 8)}, newest success id ${owner.id} ${short(owner)}`,
   ]);
 });
 
