@@ -20,11 +20,15 @@ export interface RunOwner {
 
 export const runOwner = (dev: boolean): RunOwner => ({ host: hostname(), pid: process.pid, dev });
 
-/** A run whose local-mode `dlrn` is gone: nobody runs its worker any more. */
+/**
+ * A run whose local-mode `dlrn` is gone: nobody runs its worker any more. Runs without an owner
+ * (started by a schedule or `/api/trigger`, executed by `dlrn-server` or `dlrn-api`) are not ours
+ * to settle; their builds are joined like any other run's.
+ */
 const abandoned = (info: WorkflowExecutionInfo): RunOwner | undefined => {
   const owner = info.memo?.owner as RunOwner | undefined;
-  if (owner && owner.host === hostname() && isProcessAlive(owner.pid)) return undefined;
-  return owner ?? { host: 'unknown', pid: 0, dev: false };
+  if (!owner || (owner.host === hostname() && isProcessAlive(owner.pid))) return undefined;
+  return owner;
 };
 
 /**
@@ -39,7 +43,7 @@ export const settleAbandonedRuns = async (client: Client, endpoint: TemporalEndp
     const owner = abandoned(info);
     if (!owner) continue;
     const handle = client.workflow.getHandle(info.workflowId, info.runId);
-    const who = owner.pid ? `a dlrn that is gone (pid ${owner.pid})` : 'a dlrn that is gone';
+    const who = `a dlrn that is gone (pid ${owner.pid})`;
     if (owner.dev) {
       say(`Ending run ${info.workflowId}, left running by ${who}: --dev runs use a temporary database.`);
       await handle.terminate('its dlrn is gone, and with it the --dev database');
