@@ -44,6 +44,7 @@ import type { PromotionLink } from '../lib/repo/promote.ts';
 import { postWebhook, webhookTargets, type WebhookEvent } from './notify/webhook.ts';
 import { inspectWorker } from './inspect-worker.ts';
 import { runProgram, type RunProgramInput } from './run-program.ts';
+import { removeRunManifest, writeRunManifest, type RunManifest } from './run-manifest.ts';
 import type { DriverRun } from './pkginfo/index.ts';
 import type { BuildJob } from '../lib/domain/build.ts';
 import type { PackageInfo } from '../lib/domain/packages.ts';
@@ -59,6 +60,7 @@ export type {
 } from './discovery.ts';
 export type { DriverRun } from './pkginfo/index.ts';
 export type { RunProgramInput, RunProgramResult } from './run-program.ts';
+export type { RunManifest } from './run-manifest.ts';
 export type { RpmResult } from './build/drivers.ts';
 export type { PreprocessResult } from './build/preprocess.ts';
 export type { RecordInput } from './build/record.ts';
@@ -88,6 +90,8 @@ export const createActivities = (deps: ActivityDeps) =>
       packageStatus: (packages: PackageInfo[]) => packageStatus(deps, packages),
       recheckPackages: (input: { names: string[]; force: boolean }) => recheckPackages(deps, input),
       runProgram: (input: RunProgramInput) => runProgram(deps, input),
+      writeRunManifest: (input: { runId: string; manifest: RunManifest }) => writeRunManifest(deps, input),
+      removeRunManifest: (ref: string) => removeRunManifest(deps, ref),
       claimBuild: (job: BuildJob) => claimBuild(deps, job),
       awaitBuild: (workflowId: string) => awaitBuild(workflowId),
       prepareSources: (job: BuildJob) =>

@@ -31,6 +31,8 @@ export interface BuildCommitInput {
   buildTimeout?: Duration;
   /** The run's packages, in the driver's order, for versions.csv; all known ones when absent. */
   packages?: PublishedPackage[];
+  /** The run's manifest, whose packages stand for `packages` (passed by reference). */
+  manifest?: string;
   /** `--no-repo`: no links, metadata or .repo file in the hashed directory. */
   noRepo?: boolean;
   /** `--dev`: no `consistent` vote. */
@@ -172,6 +174,7 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
       noRepo: input.noRepo ?? false,
       dev: input.dev ?? false,
       ...(input.packages ? { packages: input.packages } : {}),
+      ...(input.manifest ? { manifest: input.manifest } : {}),
     });
   }
   const synced = await bookkeeping.rsyncBuild({ job: built, commitId: id, succeeded: status === 'SUCCESS' });

@@ -138,6 +138,7 @@ const startOrJoin = async (
   input: RunInput,
   commit: CommitCandidate,
   packages: PackageInfo[],
+  manifest: string,
   entry: RunBuild,
 ): Promise<JoinedBuild> => {
   let child;
@@ -152,7 +153,8 @@ const startOrJoin = async (
             packages.find((p) => p.name === commit.projectName),
           ),
           maxretries: input.maxretries ?? 3,
-          packages: publishedPackagesOf(packages),
+          // The package list by reference: a build's history does not grow with the site.
+          manifest,
           noRepo: input.noRepo ?? false,
           dev: input.dev,
           webhooks: input.webhooks ?? false,
@@ -186,6 +188,7 @@ const buildQueue = async (
   input: RunInput,
   queue: CommitCandidate[],
   packages: PackageInfo[],
+  manifest: string,
   builds: RunBuild[],
 ): Promise<void> => {
   const limit = input.order ? 1 : Math.max(1, input.workers ?? 1);
@@ -207,7 +210,7 @@ const buildQueue = async (
     pending.push(
       (async () => {
         try {
-          const result = await startOrJoin(input, commit, packages, entry);
+          const result = await startOrJoin(input, commit, packages, manifest, entry);
           entry.status = result.status;
           entry.notes = result.notes;
           if (result.outputDir) entry.outputDir = result.outputDir;
@@ -231,10 +234,7 @@ const buildQueue = async (
           // DLRN regenerates its reports after every build, with the run's remaining queue;
           // a report that cannot be written does not change the build's result.
           await generateReports({
-            upstreams: Object.fromEntries(
-              packages.map((p) => [p.name, Array.isArray(p.upstream) ? (p.upstream[0] ?? '') : p.upstream]),
-            ),
-            pending: queue,
+            manifest,
             headOnly: input.headOnly,
             now: Math.floor(Date.now() / 1000),
           }).catch(() => undefined);
@@ -255,12 +255,20 @@ const { generateReports } = proxyActivities<Activities>({
   retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
 });
 
-const { listPackages, discoverCommits, writeSkiplist, orderBuilds, packageStatus, recheckPackages } =
-  proxyActivities<Activities>({
-    startToCloseTimeout: '30 minutes',
-    heartbeatTimeout: '30 seconds',
-    retry: { maximumAttempts: 3, initialInterval: '2 seconds' },
-  });
+const {
+  listPackages,
+  discoverCommits,
+  writeSkiplist,
+  orderBuilds,
+  packageStatus,
+  recheckPackages,
+  writeRunManifest,
+  removeRunManifest,
+} = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { maximumAttempts: 3, initialInterval: '2 seconds' },
+});
 
 // Waiting for another run's build: as long as that build takes, retried on another worker.
 const join = proxyActivities<Activities>({
@@ -326,7 +334,19 @@ export async function run(input: RunInput): Promise<RunResult> {
       status: 'QUEUED',
     }));
     // Every package of the driver, not only the selected ones: post-build lists them all, as DLRN.
-    await buildQueue(input, planned.queue, all, progress.builds);
+    // Written once; builds and reports get its path (their histories stay small at any size).
+    const manifest = await writeRunManifest({
+      runId: workflowInfo().workflowId,
+      manifest: {
+        packages: publishedPackagesOf(all),
+        upstreams: Object.fromEntries(
+          all.map((p) => [p.name, Array.isArray(p.upstream) ? (p.upstream[0] ?? '') : p.upstream]),
+        ),
+        queue: planned.queue,
+      },
+    });
+    await buildQueue(input, planned.queue, all, manifest, progress.builds);
+    await removeRunManifest(manifest);
     progress.phase = 'done';
     return { ...planned, builds: progress.builds };
   }

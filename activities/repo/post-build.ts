@@ -27,6 +27,7 @@ import { ToolError } from '../../lib/domain/errors.ts';
 import { knownComponents, type CommitAttributes } from '../../lib/db/index.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { beat } from '../heartbeat.ts';
+import { readRunManifest } from '../run-manifest.ts';
 import { aggregateRepoFiles } from '../../lib/repo/aggregate.ts';
 import { switchLink, VERSIONS_HEADER } from '../../lib/repo/links.ts';
 
@@ -40,6 +41,8 @@ export interface PostBuildInput {
   commitId: number;
   /** All packages of the run in the driver's order; all packages in the database when absent. */
   packages?: PublishedPackage[];
+  /** The run's manifest (activities/run-manifest.ts), whose packages stand for `packages`. */
+  manifest?: string;
   /** `--no-repo`: only versions.csv; no links, metadata or .repo file. */
   noRepo: boolean;
   /** `--dev`: no `consistent` vote. */
@@ -144,6 +147,7 @@ export const postBuild = async (deps: ActivityDeps, input: PostBuildInput): Prom
     const [lastSuccess, lastProcessed] = await Promise.all([newestRows(deps, true), newestRows(deps, false)]);
     const packages: PublishedPackage[] =
       input.packages ??
+      (input.manifest ? [...(await readRunManifest(deps, input.manifest)).packages] : undefined) ??
       [...lastProcessed.keys()].sort().map((name) => ({ name, upstream: 'None', masterDistgit: 'None' }));
     if (!packages.some((p) => p.name === me.projectName)) {
       packages.push({ name: me.projectName ?? '', upstream: 'None', masterDistgit: 'None' });

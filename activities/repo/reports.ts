@@ -12,6 +12,7 @@ import nunjucks from 'nunjucks';
 import { Op } from 'sequelize';
 import type { CommitAttributes } from '../../lib/db/index.ts';
 import type { CommitCandidate } from '../../lib/domain/packages.ts';
+import { readRunManifest } from '../run-manifest.ts';
 import { commitDir } from '../../lib/domain/repo-layout.ts';
 import type { ActivityDeps } from '../deps.ts';
 
@@ -20,6 +21,8 @@ export interface ReportsInput {
   upstreams?: Record<string, string>;
   /** Commits of the current run not built yet (queue.html). */
   pending?: CommitCandidate[];
+  /** The run's manifest (activities/run-manifest.ts): its upstreams and queue stand for both above. */
+  manifest?: string;
   /** `--head-only`: status_report says not every commit was built. */
   headOnly?: boolean;
   /** Epoch seconds, for "days since last success". */
@@ -67,6 +70,10 @@ export const generateReports = async (
   deps: ActivityDeps,
   input: ReportsInput,
 ): Promise<{ builds: number; packages: number }> => {
+  if (input.manifest) {
+    const { upstreams, queue } = await readRunManifest(deps, input.manifest);
+    input = { ...input, upstreams, pending: queue };
+  }
   const { config, db } = deps;
   const d = config.default;
   const repos = join(d.datadir, 'repos');
