@@ -6,6 +6,7 @@
  *
  *   node --import tsx scripts/make-demo.ts DIR             (DIR must not exist or be empty)
  *   node --import tsx scripts/make-demo.ts --advance DIR   (the later commits, the broken one among them)
+ *   node --import tsx scripts/make-demo.ts --size N DIR    (a synthetic site of N such packages)
  */
 import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
@@ -66,6 +67,30 @@ export const DEMO_PACKAGES: DemoPackage[] = [
   },
 ];
 
+/**
+ * A synthetic site of `size` tiny packages (`synth-0001`, ...), each requiring up to two earlier
+ * ones, chosen by a fixed seed: the same site on every machine, for scale runs and the bench.
+ */
+export const syntheticPackages = (size: number, seed = 42): DemoPackage[] => {
+  let state = seed >>> 0;
+  const random = () => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    return state / 4_294_967_296;
+  };
+  const name = (i: number) => `synth-${String(i + 1).padStart(4, '0')}`;
+  return Array.from({ length: size }, (_, i) => {
+    const requires = new Set<string>();
+    for (let k = 0; k < 2 && i > 0; k++) if (random() < 0.5) requires.add(name(Math.floor(random() * i)));
+    return {
+      name: name(i),
+      requires: [...requires],
+      summary: `Synthetic package ${i + 1}`,
+      changes: 1,
+      component: 'base',
+    };
+  });
+};
+
 /** The upstream commit of demo-agent that breaks its build (1-based, after the first). */
 export const BROKEN_CHANGE = { name: 'demo-agent', change: 2 };
 
@@ -112,7 +137,7 @@ export const demoSpec = (pkg: DemoPackage): string =>
     '',
   ].join('\n');
 
-const infoFile = (dir: string): string =>
+const infoFile = (dir: string, packages: readonly DemoPackage[]): string =>
   [
     '# Package metadata of the demo, in the rdoinfo/distroinfo format DLRN reads.',
     'package-default:',
@@ -122,7 +147,7 @@ const infoFile = (dir: string): string =>
     '  maintainers: [packagers@example.org]',
     '  tags: {demo: }',
     'packages:',
-    ...DEMO_PACKAGES.flatMap((p) => [`- project: ${p.name}`, `  component: ${p.component}`]),
+    ...packages.flatMap((p) => [`- project: ${p.name}`, `  component: ${p.component}`]),
     '',
   ].join('\n');
 
@@ -162,9 +187,15 @@ ui_port=8233
 `;
 
 /** Commits changes `from`..`to` of every package that has them, interleaved by change. */
-const addChanges = async (dir: string, from: number, to: number, tick: () => number): Promise<void> => {
+const addChanges = async (
+  dir: string,
+  from: number,
+  to: number,
+  tick: () => number,
+  packages: readonly DemoPackage[] = DEMO_PACKAGES,
+): Promise<void> => {
   for (let change = from; change <= to; change++) {
-    for (const pkg of DEMO_PACKAGES.filter((p) => p.changes >= change)) {
+    for (const pkg of packages.filter((p) => p.changes >= change)) {
       const broken = pkg.name === BROKEN_CHANGE.name && change === BROKEN_CHANGE.change;
       const fix = pkg.name === BROKEN_CHANGE.name && change > BROKEN_CHANGE.change;
       await commitFiles(
@@ -186,13 +217,16 @@ export const advanceDemo = async (target: string): Promise<void> => {
   await addChanges(resolve(target), 2, Math.max(...DEMO_PACKAGES.map((p) => p.changes)), () => (time += 60));
 };
 
-/** Creates the demo under `dir`; returns the path of its projects.ini. */
-export const makeDemo = async (target: string): Promise<string> => {
+/** Creates the demo (or `packages` instead of its twelve) under `dir`; returns its projects.ini. */
+export const makeDemo = async (
+  target: string,
+  packages: readonly DemoPackage[] = DEMO_PACKAGES,
+): Promise<string> => {
   const dir = resolve(target);
   if (existsSync(dir) && (await readdir(dir)).length > 0) throw new Error(`${dir} exists and is not empty`);
   let time = DEMO_T0;
   const tick = () => (time += 60);
-  for (const pkg of DEMO_PACKAGES) {
+  for (const pkg of packages) {
     const upstream = join(dir, 'upstream', pkg.name);
     await createRepo(
       upstream,
@@ -211,23 +245,26 @@ export const makeDemo = async (target: string): Promise<string> => {
       'rpm-master',
     );
   }
-  await addChanges(dir, 1, 1, tick);
-  await createRepo(join(dir, 'info'), { 'demo.yml': infoFile(dir) }, tick());
+  await addChanges(dir, 1, 1, tick, packages);
+  await createRepo(join(dir, 'info'), { 'demo.yml': infoFile(dir, packages) }, tick());
   const ini = join(dir, 'projects.ini');
   await writeFile(ini, demoProjectsIni(dir));
   return ini;
 };
 
 if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
-  const [first, second] = process.argv.slice(2);
-  if (first === '--advance' && second) {
+  const [first, second, third] = process.argv.slice(2);
+  if (first === '--size' && second && /^\d+$/.test(second) && third) {
+    const ini = await makeDemo(third, syntheticPackages(Number(second)));
+    console.log(`${second} synthetic packages, info repository and ${ini} created`);
+  } else if (first === '--advance' && second) {
     await advanceDemo(second);
     console.log(`new upstream commits added to the demo in ${second}`);
   } else if (first && !first.startsWith('-')) {
     const ini = await makeDemo(first);
     console.log(`demo packages, info repository and ${ini} created`);
   } else {
-    console.error('usage: make-demo.ts DIR | make-demo.ts --advance DIR');
+    console.error('usage: make-demo.ts DIR | make-demo.ts --advance DIR | make-demo.ts --size N DIR');
     process.exit(2);
   }
 }
