@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { loadConfig, type DlrnConfig } from '../lib/config/index.ts';
-import { openDatabase, type Database } from '../lib/db/index.ts';
+import type { Database } from '../lib/db/index.ts';
 import { EXIT_USAGE } from './errors.ts';
 import pkg from '../package.json' with { type: 'json' };
 
@@ -44,5 +44,6 @@ export interface ConfigFlags {
 export const readConfig = (flags: ConfigFlags): Promise<DlrnConfig> =>
   loadConfig(flags.configFile, { overrides: flags.configOverride });
 
-export const openConfiguredDatabase = (config: DlrnConfig): Promise<Database> =>
-  openDatabase(config.default.databaseConnection);
+/** Loaded when a command needs it: `--help` and `--version` never load sequelize. */
+export const openConfiguredDatabase = async (config: DlrnConfig): Promise<Database> =>
+  (await import('../lib/db/index.ts')).openDatabase(config.default.databaseConnection);

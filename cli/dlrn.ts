@@ -1,26 +1,15 @@
 /**
  * `dlrn`: build new commits of every package, with DLRN's flags and exit codes. Each
- * invocation is one `run` workflow.
+ * invocation is one `run` workflow. This module only defines and parses the command line, so
+ * `--help` and `--version` answer without loading Temporal, the database or the activities;
+ * the work is in cli/dlrn-run.ts, imported once the flags are read.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { run as runWorkflow, RunResult } from '../workflows/run.ts';
+import { addConfigOptions, newCommand, VERSION } from './common.ts';
+import { addRunOptions, type DlrnFlags } from './run-options.ts';
+import { runMain } from './errors.ts';
 import { InputError } from '../lib/domain/errors.ts';
-import { runWorkflowId } from '../lib/domain/temporal-names.ts';
-import { createLogger } from '../lib/logger.ts';
-import { openDatabase } from '../lib/db/index.ts';
-import { addConfigOptions, newCommand, readConfig, VERSION } from './common.ts';
-import { addRunOptions, runInputFrom, type DlrnFlags } from './run-options.ts';
-import { scheduleMain } from './schedule.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_RETRY, runMain } from './errors.ts';
-import { say, warn } from './output.ts';
-import { followRun } from './progress.ts';
-import { rideOut, runOwner, settleAbandonedRuns } from './local-runs.ts';
-import { installRuntimeLogger, withTemporal, workflowUrl } from './worker.ts';
 
-export const dlrnCommand = () =>
+const dlrnCommand = () =>
   addRunOptions(
     addConfigOptions(
       newCommand(
@@ -35,160 +24,20 @@ export const dlrnCommand = () =>
       '\nNot in DLRN: `dlrn schedule --help` runs dlrn from a Temporal Schedule instead of cron.',
     );
 
-const printPlan = (result: RunResult): void => {
-  for (const skipped of result.skipped) warn(`skipped ${skipped.name}: ${skipped.error}`);
-  if (result.order?.cycles.length) {
-    for (const cycle of result.order.cycles)
-      warn(`dependency cycle: ${cycle.join(' -> ')} (broken at the last edge)`);
-  }
-  if (result.queue.length === 0) {
-    say(`Nothing new to build: ${result.packages.length} packages checked, every commit already built.`);
-    return;
-  }
-  say(`${result.queue.length} commits to build, in build order:`);
-  for (const c of result.queue) {
-    const when = new Date(c.dtCommit * 1000)
-      .toISOString()
-      .replace('T', ' ')
-      .replace(/\.\d+Z$/, '');
-    say(
-      `  ${c.projectName.padEnd(32)} ${c.commitHash.slice(0, 12)} distro ${c.distroHash.slice(0, 8)} ${c.commitBranch} ${when}`,
-    );
-  }
-};
-
-/** DLRN's exit code: the last non-zero result in build order, 1 for FAILED and 2 for RETRY. */
-const runExitCode = (builds: NonNullable<RunResult['builds']>): number =>
-  builds.reduce(
-    (code, b) => (b.status === 'FAILED' ? EXIT_FAILURE : b.status === 'RETRY' ? EXIT_RETRY : code),
-    EXIT_OK,
-  );
-
 const main = async (): Promise<number> => {
   const flags = dlrnCommand().parse().opts<DlrnFlags>();
-  const names = [...flags.projectName, ...flags.packageName];
   if (flags.projectName.length > 0 && flags.packageName.length > 0) {
     throw new InputError('argument --package-name: not allowed with argument --project-name');
   }
-  const recheck = flags.recheck || flags.forceRecheck;
-  if (recheck && names.length === 0) {
-    warn('Please use --package-name or --project-name with --recheck.');
-    return EXIT_FAILURE;
-  }
-  const config = await readConfig(flags);
-  // A failed package build is a result, shown in the summary; worker chatter only with --debug.
-  const logger = createLogger({ debug: flags.debug, level: 'error' });
-  installRuntimeLogger(logger);
-  let devDir: string | undefined;
-  if (flags.dev) {
-    if (config.temporal.address)
-      throw new InputError('--dev uses a temporary database and needs local mode ([temporal] address empty)');
-    devDir = await mkdtemp(join(tmpdir(), 'dlrn-dev-'));
-    config.default.databaseConnection = `sqlite:///${join(devDir, 'commits.sqlite')}`;
-  }
-  const db = await openDatabase(config.default.databaseConnection);
-  try {
-    const input = runInputFrom(flags, config, recheck);
-    const workflowId = runWorkflowId(Date.now(), randomBytes(4).toString('hex'));
-    const { result, url } = await withTemporal(config, { config, db, logger }, async (client, endpoint) => {
-      // A run a crashed dlrn left behind is finished first (local mode: only we can run it).
-      if (endpoint.local && input.mode === 'build') await settleAbandonedRuns(client, endpoint);
-      const handle = await client.workflow.start<typeof runWorkflow>('run', {
-        taskQueue: endpoint.taskQueue,
-        workflowId,
-        args: [input],
-        memo: { owner: runOwner(input.dev) },
-      });
-      const url = workflowUrl(endpoint, workflowId);
-      if (input.mode === 'build' && url) say(`Run workflow: ${url}`);
-      const done = rideOut(endpoint, () => handle.result());
-      if (input.mode === 'build') await followRun(client, workflowId, done);
-      return { result: await done, url };
-    });
-    for (const name of result.unknownNames) warn(`No package or project named ${name}.`);
-    if (result.unknownNames.length > 0) return EXIT_FAILURE;
-    if (result.status) {
-      for (const s of result.status) say(`${s.type.padStart(9)} ${s.name} ${s.status}`);
-      return EXIT_OK;
-    }
-    if (result.recheck) {
-      let code = EXIT_OK;
-      for (const r of result.recheck) {
-        if (r.outcome === 'deleted') say(`Successful recheck for ${r.name}.`);
-        else if (r.outcome === 'no-commit') {
-          warn(`There are no existing commits for package ${r.name}.`);
-          code = EXIT_FAILURE;
-        } else {
-          warn(
-            `Trying to recheck an already successful commit in ${r.name}, ignoring. If you want to force it, ` +
-              'use --force-recheck and set allow_force_rechecks=True in projects.ini.',
-          );
-          code = EXIT_FAILURE;
-        }
-      }
-      return code;
-    }
-    if (result.programRuns) {
-      for (const r of result.programRuns) {
-        if (r.exitCode !== 0)
-          warn(
-            `${flags.run ?? ''} failed for ${r.projectName} ${r.commitHash} (exit ${r.exitCode}):\n${r.tail}`,
-          );
-      }
-      const failed = result.programRuns.filter((r) => r.exitCode !== 0).length;
-      say(`Ran ${flags.run ?? ''} for ${result.programRuns.length} package heads, ${failed} failed.`);
-      if (url) say(`Run workflow: ${url}`);
-      return failed > 0 ? EXIT_FAILURE : EXIT_OK;
-    }
-    if (!result.builds) {
-      printPlan(result);
-      if (url) say(`Run workflow: ${url}`);
-      return EXIT_OK;
-    }
-    for (const skipped of result.skipped) warn(`skipped ${skipped.name}: ${skipped.error}`);
-    if (result.builds.length === 0) {
-      say(`Nothing new to build: ${result.packages.length} packages checked, every commit already built.`);
-      return EXIT_OK;
-    }
-    const ok = result.builds.filter((b) => b.status === 'SUCCESS');
-    const failed = result.builds.filter((b) => b.status === 'FAILED' || b.status === 'RETRY');
-    const retry = result.builds.filter((b) => b.status === 'RETRY');
-    const notStarted = result.builds.filter((b) => b.status === 'NOT_STARTED');
-    const elsewhere = result.builds.filter((b) => b.elsewhere !== undefined);
-    say(
-      `Built ${result.builds.length - notStarted.length} commits of ${result.packages.length} packages: ` +
-        `${ok.length} succeeded, ${failed.length - retry.length} failed` +
-        (retry.length ? `, ${retry.length} to retry (RETRY)` : '') +
-        (notStarted.length ? `, ${notStarted.length} not started (--stop)` : '') +
-        '.',
-    );
-    if (elsewhere.length > 0) {
-      // Overlapping runs meet at the same build: the result is that build's, reported once.
-      say(`  ${elsewhere.length} of them built by another run (results reported as recorded):`);
-      for (const b of elsewhere)
-        say(
-          `  ${b.status.padEnd(7)} ${b.projectName} ${b.commitHash.slice(0, 8)} (${b.elsewhere === 'joined' ? 'joined the running build' : 'already built'})`,
-        );
-    }
-    for (const b of failed) {
-      const log = b.outputDir ? `${config.default.datadir}/${b.outputDir}/rpmbuild.log` : '';
-      const lines = (b.notes ?? '').split('\n').filter((l) => l.trim() !== '');
-      say(
-        `  ${b.status === 'RETRY' ? 'RETRY ' : 'FAILED'} ${b.projectName} ${b.commitHash.slice(0, 8)}: ${lines[0] ?? ''}`,
-      );
-      // The tool's own words: the first error line of the output tail.
-      const error = lines.slice(1).find((l) => /error:/i.test(l));
-      if (error) say(`         ${error.trim()}`);
-      if (log) say(`         log: ${log}`);
-    }
-    say(`Repositories: ${config.default.datadir}/repos`);
-    if (url) say(`Run workflow: ${url}`);
-    return runExitCode(result.builds);
-  } finally {
-    await db.close();
-    if (devDir) await rm(devDir, { recursive: true, force: true });
-  }
+  // --status reads rows only: no Temporal (see cli/dlrn-status.ts).
+  if (flags.status && !flags.dev) return (await import('./dlrn-status.ts')).printStatus(flags);
+  const { runDlrn } = await import('./dlrn-run.ts');
+  return runDlrn(flags);
 };
 
 // `dlrn schedule ...` is ours; everything else is DLRN's command line.
-runMain(process.argv[2] === 'schedule' ? () => scheduleMain(process.argv.slice(3)) : main);
+runMain(
+  process.argv[2] === 'schedule'
+    ? async () => (await import('./schedule.ts')).scheduleMain(process.argv.slice(3))
+    : main,
+);

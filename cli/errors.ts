@@ -2,8 +2,7 @@
  * One place that turns an error into what a person sees and DLRN's exit code: configuration,
  * input and tool errors print their message and exit 1; anything unexpected prints its stack.
  */
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import { DlrnError } from '../lib/domain/errors.ts';
 import { warn } from './output.ts';
 
@@ -19,11 +18,19 @@ export const exitCodeOf = (err: unknown): number => {
   return EXIT_FAILURE;
 };
 
-/** The application failure at the root of a failed workflow: our error, with its type. */
-const rootFailure = (err: WorkflowFailedError): ApplicationFailure | undefined => {
+/**
+ * The application failure at the root of a failed workflow: our error, with its type. The SDK is
+ * loaded only here, when a command failed, so `--help` and `--version` never load it.
+ */
+const rootFailure = async (err: unknown): Promise<ApplicationFailure | undefined> => {
+  const [{ WorkflowFailedError }, common] = await Promise.all([
+    import('@temporalio/client'),
+    import('@temporalio/common'),
+  ]);
+  if (!(err instanceof WorkflowFailedError)) return undefined;
   let found: ApplicationFailure | undefined;
   for (let cause: unknown = err.cause; cause instanceof Error; cause = cause.cause) {
-    if (cause instanceof ApplicationFailure) found = cause;
+    if (cause instanceof common.ApplicationFailure) found = cause;
   }
   return found;
 };
@@ -32,8 +39,8 @@ const rootFailure = (err: WorkflowFailedError): ApplicationFailure | undefined =
 export const runMain = (main: () => Promise<number | void>): void => {
   main().then(
     (code) => process.exit(code ?? EXIT_OK),
-    (err: unknown) => {
-      const failure = err instanceof WorkflowFailedError ? rootFailure(err) : undefined;
+    async (err: unknown) => {
+      const failure = await rootFailure(err).catch(() => undefined);
       if (failure) warn(`${failure.type ?? 'Error'}: ${failure.message}`);
       else if (err instanceof DlrnError) warn(`${err.name}: ${err.message}`);
       else warn(err instanceof Error ? (err.stack ?? err.message) : String(err));
