@@ -3,9 +3,8 @@
  * clone or refresh a repository at a branch with DLRN's fallback rules, and list commits.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import lockfile from 'proper-lockfile';
+import { rm } from 'node:fs/promises';
+import { withLockDir } from '../lib/lock.ts';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { fallbackRefs, type FallbackRules } from '../lib/domain/branches.ts';
 import { GitError } from '../lib/domain/errors.ts';
@@ -42,22 +41,8 @@ const sameUrl = (a: string, b: string): boolean => a.replace(/\/+$/, '') === b.r
  * build fetching a missing commit) never clone, fetch or check out the same directory at once.
  * The lock is a directory beside the clone, refreshed while held, taken over when stale.
  */
-export const withRepoLock = async <T>(path: string, work: () => Promise<T>): Promise<T> => {
-  await mkdir(dirname(path), { recursive: true });
-  const release = await lockfile.lock(path, {
-    realpath: false,
-    lockfilePath: `${path}.dlrn-lock`,
-    stale: 60_000,
-    update: 10_000,
-    retries: { retries: 100_000, minTimeout: 100, maxTimeout: 2_000 },
-    onCompromised: () => undefined,
-  });
-  try {
-    return await work();
-  } finally {
-    await release();
-  }
-};
+export const withRepoLock = <T>(path: string, work: () => Promise<T>): Promise<T> =>
+  withLockDir(path, { lockPath: `${path}.dlrn-lock`, staleMs: 60_000 }, work);
 
 /**
  * Clones `url` into `path` or refreshes it, checks out `branch` (falling back as DLRN does),

@@ -3,15 +3,14 @@
  * it at the same time (two `dlrn` at once, `dlrn-server` and a `dlrn`), and stopped by the last
  * one to leave. Each process holds a lease, a file named by its pid under
  * `<datadir>/temporal.users/`; starting and stopping happen under a lock on
- * `<datadir>/temporal.lck`, so two processes never both start a server. A lease whose process
+ * `<datadir>/temporal.lck.lock`, so two processes never both start a server. A lease whose process
  * died (kill -9) is ignored: the next process to leave stops a server nobody alive uses, so a
  * crashed `dlrn` leaves the server behind only until the next command.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
+import { withLockDir } from './lock.ts';
 import { ToolError } from './domain/errors.ts';
 import { searchAttributeDefinitions } from './domain/temporal-names.ts';
 import { freePort, isTemporalServing, temporalBinary } from './temporal-dev-server.ts';
@@ -62,21 +61,8 @@ const paths = (datadir: string) => ({
   db: join(datadir, 'temporal.sqlite'),
 });
 
-const withStartLock = async <T>(datadir: string, work: () => Promise<T>): Promise<T> => {
-  const p = paths(datadir);
-  if (!existsSync(p.lock)) await writeFile(p.lock, '');
-  const release = await lockfile.lock(p.lock, {
-    stale: 30_000,
-    update: 5_000,
-    retries: { retries: 1_000, minTimeout: 100, maxTimeout: 1_000 },
-    onCompromised: () => undefined,
-  });
-  try {
-    return await work();
-  } finally {
-    await release();
-  }
-};
+const withStartLock = <T>(datadir: string, work: () => Promise<T>): Promise<T> =>
+  withLockDir(paths(datadir).lock, { staleMs: 30_000 }, work);
 
 /** The pids of the processes holding a lease that are still alive; dead ones' leases are removed. */
 const liveUsers = async (datadir: string): Promise<number[]> => {
