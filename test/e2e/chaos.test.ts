@@ -19,7 +19,7 @@ import { PROJECT_ROOT } from '../../lib/paths.ts';
 import { freePort } from '../../lib/temporal-dev-server.ts';
 import { advanceDemo, makeDemo } from '../../scripts/make-demo.ts';
 import { runCli, type CliResult } from '../helpers/cli.ts';
-import { temporalAddress, uniqueTaskQueue } from '../helpers/services.ts';
+import { clusterFlags, temporalAddress, uniqueTaskQueue } from '../helpers/services.ts';
 
 const exec = promisify(execFile);
 
@@ -99,15 +99,6 @@ const demo = async (name: string): Promise<{ dir: string; ini: string }> => {
   const dir = join(root, name);
   return { dir, ini: await makeDemo(dir) };
 };
-
-const clusterFlags = (ini: string, queue: string): string[] => [
-  '--config-file',
-  ini,
-  '--config-override',
-  `temporal.address=${temporalAddress()}`,
-  '--config-override',
-  `temporal.task_queue=${queue}`,
-];
 
 /** Rows of one commit that were built more than once (a recheck would be the only excuse). */
 const builtTwice = async (dir: string): Promise<string[]> => {

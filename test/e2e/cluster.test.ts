@@ -20,7 +20,7 @@ import { makeDemo } from '../../scripts/make-demo.ts';
 import type { RunResult } from '../../workflows/run.ts';
 import { runCli } from '../helpers/cli.ts';
 import { primaryPackages, versionRows } from '../helpers/repo.ts';
-import { temporalAddress, uniqueTaskQueue } from '../helpers/services.ts';
+import { clusterFlags, temporalAddress, uniqueTaskQueue } from '../helpers/services.ts';
 
 let dir: string;
 let demo: string;
@@ -58,14 +58,7 @@ test.before(async () => {
   demo = join(dir, 'demo');
   const ini = await makeDemo(demo);
   queue = uniqueTaskQueue('cluster');
-  flags = [
-    '--config-file',
-    ini,
-    '--config-override',
-    `temporal.address=${temporalAddress()}`,
-    '--config-override',
-    `temporal.task_queue=${queue}`,
-  ];
+  flags = clusterFlags(ini, queue);
   metricsPort = await freePort();
   workers.push(
     ...(await Promise.all([

@@ -25,6 +25,16 @@ export const temporalAddress = (): string => required('DLRN_TEST_TEMPORAL_ADDRES
 export const uniqueTaskQueue = (title: string): string =>
   `${title.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}-${randomBytes(4).toString('hex')}`;
 
+/** A command's flags for cluster mode on the harness's Temporal server, on `queue`. */
+export const clusterFlags = (ini: string, queue: string): string[] => [
+  '--config-file',
+  ini,
+  '--config-override',
+  `temporal.address=${temporalAddress()}`,
+  '--config-override',
+  `temporal.task_queue=${queue}`,
+];
+
 export const DATABASE_KINDS = ['sqlite', 'postgres', 'mysql'] as const;
 export type DatabaseKind = (typeof DATABASE_KINDS)[number];
 
