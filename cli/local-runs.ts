@@ -39,7 +39,10 @@ const abandoned = (info: WorkflowExecutionInfo): RunOwner | undefined => {
  */
 export const settleAbandonedRuns = async (client: Client, endpoint: TemporalEndpoint): Promise<void> => {
   const query = `WorkflowType = 'run' AND ExecutionStatus = 'Running' AND TaskQueue = '${endpoint.taskQueue}'`;
-  for await (const info of client.workflow.list({ query })) {
+  // Listed first: following a run takes minutes, longer than a listing page should stay open.
+  const running: WorkflowExecutionInfo[] = [];
+  for await (const info of client.workflow.list({ query })) running.push(info);
+  for (const info of running) {
     const owner = abandoned(info);
     if (!owner) continue;
     const handle = client.workflow.getHandle(info.workflowId, info.runId);

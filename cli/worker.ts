@@ -121,21 +121,20 @@ export const withTemporal = async <T>(
         (value) => (outcome = { value }),
         (error: unknown) => (outcome = { error }),
       );
-      for (let attempt = 0; ; attempt++) {
+      // `working` never rejects: runUntil ends when the work is done, or throws when the worker
+      // failed under it (Temporal went away), and then a new worker carries on.
+      for (let attempt = 0; !outcome; attempt++) {
         try {
-          const worker = await createWorker(endpoint, deps);
-          await worker.runUntil(working);
+          await (await createWorker(endpoint, deps)).runUntil(working);
         } catch (err) {
-          // The worker failed, not the work: Temporal went away under it.
-          if (outcome || attempt >= 20) throw err;
+          if (outcome) break;
+          if (attempt >= 20) throw err;
           await new Promise((r) => setTimeout(r, 1_000));
           await endpoint.local?.ensureServing().catch(() => false);
-          continue;
         }
-        if (!outcome) continue;
-        if ('error' in outcome) throw outcome.error;
-        return outcome.value;
       }
+      if ('error' in outcome) throw outcome.error;
+      return outcome.value;
     } finally {
       await client.connection.close();
     }

@@ -12,6 +12,8 @@ export interface LockOptions {
   lockPath?: string;
   /** A holder that has not refreshed the lock for this long is gone (ms). */
   staleMs: number;
+  /** Told when a refresh failed and another process may have taken the lock; ignored if omitted. */
+  onCompromised?: (err: Error) => void;
 }
 
 export const withLockDir = async <T>(
@@ -28,7 +30,7 @@ export const withLockDir = async <T>(
     retries: { retries: 100_000, minTimeout: 100, maxTimeout: 1_000 },
     // By default proper-lockfile throws from a timer when a refresh fails, which would kill the
     // process; the work under these locks is safe to overlap for the moment it takes to notice.
-    onCompromised: () => undefined,
+    onCompromised: options.onCompromised ?? (() => undefined),
   });
   try {
     return await work();

@@ -18,7 +18,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import lockfile from 'proper-lockfile';
 import { Op, QueryTypes } from 'sequelize';
 import { outputDirOf, type BuildJob, type PublishedPackage } from '../../lib/domain/build.ts';
 
@@ -30,6 +29,7 @@ import { beat } from '../heartbeat.ts';
 import { readRunManifest } from '../run-manifest.ts';
 import { aggregateRepoFiles } from '../../lib/repo/aggregate.ts';
 import { switchLink, VERSIONS_HEADER } from '../../lib/repo/links.ts';
+import { withLockDir } from '../../lib/lock.ts';
 
 export { switchLink, VERSIONS_HEADER } from '../../lib/repo/links.ts';
 
@@ -115,21 +115,16 @@ const withLock = async <T>(
   // The activity heartbeats all along (activities/heartbeat.ts): while it waits, and while it
   // holds the lock, however long the repository takes.
   beat({ step: 'waiting for the post-build lock' });
-  const release = await lockfile.lock(lockPath, {
-    stale: 60_000,
-    update: 10_000,
-    retries: { retries: 100_000, minTimeout: 50, maxTimeout: 1_000, factor: 1.2 },
-    // proper-lockfile throws from a timer by default, which would kill the worker: a lock whose
-    // refresh failed (a stalled shared disk) is logged; the steps inside are idempotent.
-    onCompromised: (err) => logger.warn({ err }, 'post-build lock compromised'),
-  });
-  beat({ step: 'post-build' });
-  const waitedMs = Date.now() - started;
-  try {
+  // A lock whose refresh failed (a stalled shared disk) is logged; the steps inside are idempotent.
+  const lockOptions = {
+    staleMs: 60_000,
+    onCompromised: (err: Error) => logger.warn({ err }, 'post-build lock compromised'),
+  };
+  return withLockDir(lockPath, lockOptions, async () => {
+    beat({ step: 'post-build' });
+    const waitedMs = Date.now() - started;
     return { value: await work(), waitedMs };
-  } finally {
-    await release();
-  }
+  });
 };
 
 export const postBuild = async (deps: ActivityDeps, input: PostBuildInput): Promise<PostBuildResult> => {
@@ -249,11 +244,10 @@ export const postBuild = async (deps: ActivityDeps, input: PostBuildInput): Prom
       if (consistent) await aggregateRepoFiles(config, 'consistent', components);
     }
     // A retried post-build (its worker died after the vote) must not vote twice.
-    const voted =
-      consistent &&
-      (await deps.db.models.CiVote.count({ where: { commitId: input.commitId, ciName: 'consistent' } })) > 0;
-    if (consistent && !input.dev && !voted) {
-      await deps.db.models.CiVote.create({
+    const { CiVote } = deps.db.models;
+    const vote = consistent && !input.dev;
+    if (vote && (await CiVote.count({ where: { commitId: input.commitId, ciName: 'consistent' } })) === 0) {
+      await CiVote.create({
         commitId: input.commitId,
         ciName: 'consistent',
         ciUrl: '',
