@@ -7,4 +7,6 @@ export interface ActivityDeps {
   config: DlrnConfig;
   db: Database;
   logger: Logger;
+  /** `DLRN_TIMINGS`: append each activity's timing to this file (activities/timings.ts). */
+  timingsFile?: string;
 }

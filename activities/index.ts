@@ -3,15 +3,7 @@
  * createActivities once; workflows see only the `Activities` type.
  */
 import type { ActivityDeps } from './deps.ts';
-import {
-  discoverCommits,
-  listPackages,
-  orderBuilds,
-  packageStatus,
-  recheckPackages,
-  writeSkiplist,
-  type DiscoverInput,
-} from './discovery.ts';
+import { listPackages, packageStatus, recheckPackages } from './discovery.ts';
 import { buildRpm } from './build/drivers.ts';
 import { withBuildScope } from './build/process.ts';
 import { preprocess } from './build/preprocess.ts';
@@ -44,7 +36,9 @@ import type { PromotionLink } from '../lib/repo/promote.ts';
 import { postWebhook, webhookTargets, type WebhookEvent } from './notify/webhook.ts';
 import { inspectWorker } from './inspect-worker.ts';
 import { runProgram, type RunProgramInput } from './run-program.ts';
-import { removeRunManifest, writeRunManifest, type RunManifest } from './run-manifest.ts';
+import { removeRunManifest } from './run-manifest.ts';
+import { loadQueue, planRun, type PlanRunInput } from './plan-run.ts';
+import { withTimings } from './timings.ts';
 import type { DriverRun } from './pkginfo/index.ts';
 import type { BuildJob } from '../lib/domain/build.ts';
 import type { PackageInfo } from '../lib/domain/packages.ts';
@@ -61,6 +55,8 @@ export type {
 export type { DriverRun } from './pkginfo/index.ts';
 export type { RunProgramInput, RunProgramResult } from './run-program.ts';
 export type { RunManifest } from './run-manifest.ts';
+export type { ActivityTiming } from './timings.ts';
+export type { PlanRunInput, QueuedCommit, QueuedJob, RunPlan } from './plan-run.ts';
 export type { RpmResult } from './build/drivers.ts';
 export type { PreprocessResult } from './build/preprocess.ts';
 export type { RecordInput } from './build/record.ts';
@@ -80,50 +76,51 @@ export type { FailureMailInput, FailureMailResult } from './notify/mail.ts';
 export type { RsyncInput, RsyncResult } from './notify/rsync.ts';
 
 export const createActivities = (deps: ActivityDeps) =>
-  withFailures(
-    withHeartbeats({
-      inspectWorker: () => inspectWorker(deps),
-      listPackages: (driverRun: DriverRun) => listPackages(deps, driverRun),
-      discoverCommits: (input: DiscoverInput) => discoverCommits(deps, input),
-      writeSkiplist: (names: string[]) => writeSkiplist(deps, names),
-      orderBuilds: (packages: PackageInfo[]) => orderBuilds(deps, packages),
-      packageStatus: (packages: PackageInfo[]) => packageStatus(deps, packages),
-      recheckPackages: (input: { names: string[]; force: boolean }) => recheckPackages(deps, input),
-      runProgram: (input: RunProgramInput) => runProgram(deps, input),
-      writeRunManifest: (input: { runId: string; manifest: RunManifest }) => writeRunManifest(deps, input),
-      removeRunManifest: (ref: string) => removeRunManifest(deps, ref),
-      claimBuild: (job: BuildJob) => claimBuild(deps, job),
-      awaitBuild: (workflowId: string) => awaitBuild(workflowId),
-      prepareSources: (job: BuildJob) =>
-        withBuildScope(job, pidDirOf(deps, job), () => prepareSources(deps, job)),
-      preprocess: (job: BuildJob) => withBuildScope(job, pidDirOf(deps, job), () => preprocess(deps, job)),
-      buildSrpm: (job: BuildJob) => withBuildScope(job, pidDirOf(deps, job), () => buildSrpm(deps, job)),
-      buildRpm: (input: { job: BuildJob; srpm: string }) =>
-        withBuildScope(input.job, pidDirOf(deps, input.job), () => buildRpm(deps, input)),
-      recordResult: (input: RecordInput) => recordResult(deps, input),
-      removeWorkspace: (job: BuildJob) => removeWorkspace(deps, job),
-      postBuild: (input: PostBuildInput) => postBuild(deps, input),
-      generateReports: (input: ReportsInput) => generateReports(deps, input),
-      sendFailureMail: (input: FailureMailInput) => sendFailureMail(deps, input),
-      rsyncBuild: (input: RsyncInput) => rsyncBuild(deps, input),
-      submitReview: (input: ReviewInput) =>
-        withBuildScope(input.job, undefined, () => submitReview(deps, input)),
-      planPurge: (input: PurgePlanInput) => planPurge(deps, input),
-      applyPurgeSteps: (input: { action: PurgeAction; ids: number[] }) => applyPurgeSteps(deps, input),
-      removeAggregates: (dirs: string[]) => removeAggregates(deps, dirs),
-      fetchRemoteCommits: (repoUrl: string) => fetchRemoteCommits(deps, repoUrl),
-      prepareImport: (input: { repoUrl: string; remote: RemoteCommit }) => prepareImport(deps, input),
-      switchPromotion: (link: PromotionLink) => switchPromotion(deps, link),
-      restorePromotion: (input: { link: string; previous: string | null }) => restorePromotion(deps, input),
-      recordPromotion: (row: PromotionRow) => recordPromotion(deps, row),
-      deletePromotion: (id: number) => deletePromotion(deps, id),
-      setPromotionAggregate: (input: { id: number; hash: string }) => setPromotionAggregate(deps, input),
-      aggregatePromotion: (name: string) => aggregatePromotion(deps, name),
-      restoreAggregate: (input: { name: string; previous: (string | null)[] }) =>
-        restoreAggregate(deps, input),
-      webhookTargets: () => webhookTargets(deps),
-      postWebhook: (input: { url: string; event: WebhookEvent }) => postWebhook(deps, input),
-    }),
+  withTimings(
+    withFailures(
+      withHeartbeats({
+        inspectWorker: () => inspectWorker(deps),
+        listPackages: (driverRun: DriverRun) => listPackages(deps, driverRun),
+        packageStatus: (packages: PackageInfo[]) => packageStatus(deps, packages),
+        recheckPackages: (input: { names: string[]; force: boolean }) => recheckPackages(deps, input),
+        runProgram: (input: RunProgramInput) => runProgram(deps, input),
+        planRun: (input: PlanRunInput) => planRun(deps, input),
+        loadQueue: (input: { manifest: string; from: number; to: number }) => loadQueue(deps, input),
+        removeRunManifest: (ref: string) => removeRunManifest(deps, ref),
+        claimBuild: (job: BuildJob) => claimBuild(deps, job),
+        awaitBuild: (workflowId: string) => awaitBuild(workflowId),
+        prepareSources: (job: BuildJob) =>
+          withBuildScope(job, pidDirOf(deps, job), () => prepareSources(deps, job)),
+        preprocess: (job: BuildJob) => withBuildScope(job, pidDirOf(deps, job), () => preprocess(deps, job)),
+        buildSrpm: (job: BuildJob) => withBuildScope(job, pidDirOf(deps, job), () => buildSrpm(deps, job)),
+        buildRpm: (input: { job: BuildJob; srpm: string }) =>
+          withBuildScope(input.job, pidDirOf(deps, input.job), () => buildRpm(deps, input)),
+        recordResult: (input: RecordInput) => recordResult(deps, input),
+        removeWorkspace: (job: BuildJob) => removeWorkspace(deps, job),
+        postBuild: (input: PostBuildInput) => postBuild(deps, input),
+        generateReports: (input: ReportsInput) => generateReports(deps, input),
+        sendFailureMail: (input: FailureMailInput) => sendFailureMail(deps, input),
+        rsyncBuild: (input: RsyncInput) => rsyncBuild(deps, input),
+        submitReview: (input: ReviewInput) =>
+          withBuildScope(input.job, undefined, () => submitReview(deps, input)),
+        planPurge: (input: PurgePlanInput) => planPurge(deps, input),
+        applyPurgeSteps: (input: { action: PurgeAction; ids: number[] }) => applyPurgeSteps(deps, input),
+        removeAggregates: (dirs: string[]) => removeAggregates(deps, dirs),
+        fetchRemoteCommits: (repoUrl: string) => fetchRemoteCommits(deps, repoUrl),
+        prepareImport: (input: { repoUrl: string; remote: RemoteCommit }) => prepareImport(deps, input),
+        switchPromotion: (link: PromotionLink) => switchPromotion(deps, link),
+        restorePromotion: (input: { link: string; previous: string | null }) => restorePromotion(deps, input),
+        recordPromotion: (row: PromotionRow) => recordPromotion(deps, row),
+        deletePromotion: (id: number) => deletePromotion(deps, id),
+        setPromotionAggregate: (input: { id: number; hash: string }) => setPromotionAggregate(deps, input),
+        aggregatePromotion: (name: string) => aggregatePromotion(deps, name),
+        restoreAggregate: (input: { name: string; previous: (string | null)[] }) =>
+          restoreAggregate(deps, input),
+        webhookTargets: () => webhookTargets(deps),
+        postWebhook: (input: { url: string; event: WebhookEvent }) => postWebhook(deps, input),
+      }),
+    ),
+    deps.timingsFile,
   );
 
 export type Activities = ReturnType<typeof createActivities>;

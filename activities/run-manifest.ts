@@ -7,7 +7,7 @@
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { PublishedPackage } from '../lib/domain/build.ts';
+import type { BuildJob, PublishedPackage } from '../lib/domain/build.ts';
 import type { CommitCandidate } from '../lib/domain/packages.ts';
 import type { ActivityDeps } from './deps.ts';
 
@@ -18,6 +18,8 @@ export interface RunManifest {
   upstreams: Record<string, string>;
   /** The run's commits, in build order. */
   queue: CommitCandidate[];
+  /** The package keys each queued project's build job carries. */
+  jobPackages?: Record<string, BuildJob['pkg']>;
 }
 
 /** Where the manifest of run `runId` lives, relative to datadir. */

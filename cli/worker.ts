@@ -94,7 +94,10 @@ export const createWorker = async (endpoint: TemporalEndpoint, deps: ActivityDep
     namespace: endpoint.namespace,
     taskQueue: endpoint.taskQueue,
     workflowsPath,
-    activities: createActivities(deps),
+    activities: createActivities({
+      ...deps,
+      ...(process.env.DLRN_TIMINGS ? { timingsFile: process.env.DLRN_TIMINGS } : {}),
+    }),
     ...WORKER_TUNING,
   });
 };

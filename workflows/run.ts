@@ -2,6 +2,7 @@ import {
   condition,
   defineQuery,
   isCancellation,
+  makeContinueAsNewFunc,
   ParentClosePolicy,
   proxyActivities,
   setHandler,
@@ -17,13 +18,15 @@ import type {
   PackageStatus,
   RecheckResult,
   JoinedBuild,
+  QueuedCommit,
+  QueuedJob,
+  RunPlan,
 } from '../activities/index.ts';
-import { byBuildOrder, byCommitTime } from '../lib/domain/discovery.ts';
-import { buildWorkflowId, jobPackageOf, publishedPackagesOf, type BuildJob } from '../lib/domain/build.ts';
-import type { BuildStatusName, CommitCandidate, PackageInfo } from '../lib/domain/packages.ts';
+import { buildWorkflowId, type BuildJob } from '../lib/domain/build.ts';
+import type { BuildStatusName, CommitCandidate } from '../lib/domain/packages.ts';
 import { SearchAttribute } from '../lib/domain/temporal-names.ts';
 import type { buildCommit, BuildCommitResult } from './build-commit.ts';
-import { mapLimit, selectPackages } from '../lib/domain/select.ts';
+import { selectPackages } from '../lib/domain/select.ts';
 
 /**
  * One invocation of `dlrn`. `build` discovers, orders and builds; `plan` stops before building
@@ -63,6 +66,24 @@ export interface RunInput {
   logCommands?: boolean;
   /** `[api] webhook_urls` is set: failed builds send a webhook event. */
   webhooks?: boolean;
+  /**
+   * Continue as a new run after this many builds (tests; by default a run hands over when its
+   * history nears a few thousand events).
+   */
+  buildsPerRun?: number;
+  /** Set by the run itself when it continues as new: where the previous run left off. */
+  carried?: RunCarry;
+}
+
+/** What a run continued as new carries over from the one before. */
+export interface RunCarry {
+  plan: Omit<RunPlan, 'queue' | 'manifest'> & { manifest: string };
+  /** Every build of the queue, the finished ones with their results. */
+  builds: RunBuild[];
+  /** The queue index the new run starts from. */
+  next: number;
+  /** `--stop`: a build failed, nothing more starts. */
+  failed: boolean;
 }
 
 /** One build the run started, and how it ended. */
@@ -96,7 +117,7 @@ export interface RunResult {
   packages: string[];
   unknownNames: string[];
   skipped: { name: string; error: string }[];
-  /** Commits to build, in build order. */
+  /** Commits to build, in build order (`--dry-run`, `--run`; a build run lists them in `builds`). */
   queue: CommitCandidate[];
   order?: OrderResult;
   status?: PackageStatus[];
@@ -115,13 +136,9 @@ const buildKeys = {
   status: defineSearchAttributeKey(SearchAttribute.status, 'KEYWORD'),
 };
 
-const jobOf = (
-  input: RunInput,
-  commit: CommitCandidate,
-  pkg: PackageInfo | undefined,
-): Omit<BuildJob, 'dtBuild'> => ({
-  commit,
-  pkg: jobPackageOf(commit.projectName, pkg),
+const jobOf = (input: RunInput, queued: QueuedJob): Omit<BuildJob, 'dtBuild'> => ({
+  commit: queued.commit,
+  pkg: queued.pkg,
   buildEnv: input.buildEnv,
   bootstrap: input.order,
   verbose: input.verbose ?? false,
@@ -136,22 +153,18 @@ const jobOf = (
  */
 const startOrJoin = async (
   input: RunInput,
-  commit: CommitCandidate,
-  packages: PackageInfo[],
+  queued: QueuedJob,
   manifest: string,
   entry: RunBuild,
 ): Promise<JoinedBuild> => {
+  const { commit } = queued;
   let child;
   try {
     child = await startChild<typeof buildCommit>('buildCommit', {
       workflowId: entry.workflowId,
       args: [
         {
-          job: jobOf(
-            input,
-            commit,
-            packages.find((p) => p.name === commit.projectName),
-          ),
+          job: jobOf(input, queued),
           maxretries: input.maxretries ?? 3,
           // The package list by reference: a build's history does not grow with the site.
           manifest,
@@ -181,38 +194,104 @@ const startOrJoin = async (
 };
 
 /**
- * Builds the queue as child workflows: at most `workers` at once, each project's commits one
- * after the other in queue order, and with `--stop` nothing new after the first failure.
+ * DLRN writes its reports after every build. Here a build that ends asks for them, and a request
+ * made while they are being written is served by one more pass after it: the pages end the same,
+ * and a run of 2,000 builds does not write them 2,000 times nor queue 2,000 report activities.
+ */
+const reportWriter = (manifest: string, headOnly: boolean) => {
+  let wanted = false;
+  let writing: Promise<void> | undefined;
+  const loop = async (): Promise<void> => {
+    while (wanted) {
+      wanted = false;
+      // A report that cannot be written does not change any build's result.
+      await generateReports({ manifest, headOnly, now: Math.floor(Date.now() / 1000) }).catch(
+        () => undefined,
+      );
+    }
+    writing = undefined;
+  };
+  return {
+    request: (): void => {
+      wanted = true;
+      writing ??= loop();
+    },
+    idle: (): Promise<void> => writing ?? Promise.resolve(),
+  };
+};
+
+/** How many queued commits one `loadQueue` reads from the manifest. */
+const QUEUE_SLICE = 50;
+
+/**
+ * A run hands over to a new run of itself (continue-as-new) before its history reaches these
+ * (Temporal warns at 10,240 events and 10 MB): each build adds a dozen events.
+ */
+const HISTORY_EVENTS = 4_000;
+const HISTORY_BYTES = 4 * 1024 * 1024;
+
+/** What a run's notes keep of a build's notes: the first line and the tool's first error line. */
+const briefNotes = (notes: string): string => {
+  const lines = notes.split('\n').filter((l) => l.trim() !== '');
+  const error = lines.slice(1).find((l) => /error:/i.test(l));
+  return [lines[0] ?? '', ...(error ? [error] : [])].join('\n').slice(0, 600);
+};
+
+/**
+ * Builds the queue from `from` on as child workflows: at most `workers` at once, each project's
+ * commits one after the other in queue order, and with `--stop` nothing new after the first
+ * failure. Stops starting builds when the history is long enough to hand over to a new run,
+ * waits for the ones it started, and answers where the next run goes on.
  */
 const buildQueue = async (
   input: RunInput,
-  queue: CommitCandidate[],
-  packages: PackageInfo[],
   manifest: string,
   builds: RunBuild[],
-): Promise<void> => {
+  from: number,
+  failedBefore: boolean,
+): Promise<{ next: number; failed: boolean }> => {
   const limit = input.order ? 1 : Math.max(1, input.workers ?? 1);
+  const reports = reportWriter(manifest, input.headOnly);
   const busy = new Set<string>();
   let running = 0;
-  let failed = false;
+  let failed = failedBefore;
+  let started = 0;
+  let slice: { from: number; jobs: QueuedJob[] } = { from, jobs: [] };
   const pending: Promise<void>[] = [];
-  for (const [index, commit] of queue.entries()) {
-    await condition(() => (failed ? true : running < limit && !busy.has(commit.projectName)));
+  const handOver = (): boolean => {
+    const info = workflowInfo();
+    return (
+      started >= (input.buildsPerRun ?? Infinity) ||
+      info.continueAsNewSuggested ||
+      info.historyLength >= HISTORY_EVENTS ||
+      info.historySize >= HISTORY_BYTES
+    );
+  };
+  let index = from;
+  for (; index < builds.length; index++) {
     const entry = builds[index];
     if (!entry) continue;
+    await condition(() => (failed ? true : running < limit && !busy.has(entry.projectName)));
     if (failed && input.stop) {
       entry.status = 'NOT_STARTED';
       continue;
     }
+    if (started > 0 && handOver()) break;
+    if (index >= slice.from + slice.jobs.length) {
+      slice = { from: index, jobs: await loadQueue({ manifest, from: index, to: index + QUEUE_SLICE }) };
+    }
+    const queued = slice.jobs[index - slice.from];
+    if (!queued) throw new Error(`the run manifest ${manifest} has no build ${index}`);
+    started++;
     running++;
-    busy.add(commit.projectName);
+    busy.add(entry.projectName);
     entry.status = 'RUNNING';
     pending.push(
       (async () => {
         try {
-          const result = await startOrJoin(input, commit, packages, manifest, entry);
+          const result = await startOrJoin(input, queued, manifest, entry);
           entry.status = result.status;
-          entry.notes = result.notes;
+          entry.notes = briefNotes(result.notes);
           if (result.outputDir) entry.outputDir = result.outputDir;
           if (result.published) {
             entry.published = { startedAt: result.published.startedAt, endedAt: result.published.endedAt };
@@ -223,28 +302,25 @@ const buildQueue = async (
           // the run goes on, as DLRN goes on after a worker exception.
           if (isCancellation(err)) throw err;
           entry.status = 'FAILED';
-          entry.notes =
+          entry.notes = briefNotes(
             err instanceof Error
               ? err.cause instanceof Error
                 ? err.cause.message
                 : err.message
-              : String(err);
+              : String(err),
+          );
           failed = failed || input.stop;
         } finally {
-          // DLRN regenerates its reports after every build, with the run's remaining queue;
-          // a report that cannot be written does not change the build's result.
-          await generateReports({
-            manifest,
-            headOnly: input.headOnly,
-            now: Math.floor(Date.now() / 1000),
-          }).catch(() => undefined);
+          reports.request();
           running--;
-          busy.delete(commit.projectName);
+          busy.delete(entry.projectName);
         }
       })(),
     );
   }
   await Promise.all(pending);
+  await reports.idle();
+  return { next: index, failed };
 };
 
 // Every activity heartbeats while it runs (activities/heartbeat.ts): a dead worker's step is on
@@ -255,20 +331,12 @@ const { generateReports } = proxyActivities<Activities>({
   retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
 });
 
-const {
-  listPackages,
-  discoverCommits,
-  writeSkiplist,
-  orderBuilds,
-  packageStatus,
-  recheckPackages,
-  writeRunManifest,
-  removeRunManifest,
-} = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { maximumAttempts: 3, initialInterval: '2 seconds' },
-});
+const { listPackages, planRun, loadQueue, packageStatus, recheckPackages, removeRunManifest } =
+  proxyActivities<Activities>({
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { maximumAttempts: 3, initialInterval: '2 seconds' },
+  });
 
 // Waiting for another run's build: as long as that build takes, retried on another worker.
 const join = proxyActivities<Activities>({
@@ -286,70 +354,44 @@ const { runProgram } = proxyActivities<Activities>({
 export async function run(input: RunInput): Promise<RunResult> {
   const progress: RunProgress = { phase: 'discovering', builds: [] };
   setHandler(progressQuery, () => progress);
-  const all = await listPackages(input.driverRun);
-  const { selected, unknown } = selectPackages(all, input.packageNames, input.projectNames);
-  const base: RunResult = {
-    packages: selected.map((p) => p.name),
-    unknownNames: unknown,
-    skipped: [],
-    queue: [],
-  };
-  if (input.mode === 'status') return { ...base, status: await packageStatus(selected) };
-  if (input.mode === 'recheck') {
+  if (input.carried) return await buildRun(input, input.carried, progress);
+  if (input.mode === 'status' || input.mode === 'recheck') {
+    const all = await listPackages(input.driverRun);
+    const { selected, unknown } = selectPackages(all, input.packageNames, input.projectNames);
+    const base = { packages: selected.map((p) => p.name), unknownNames: unknown, skipped: [], queue: [] };
+    if (input.mode === 'status') return { ...base, status: await packageStatus(selected) };
     return {
       ...base,
       recheck: await recheckPackages({ names: base.packages, force: input.forceRecheck ?? false }),
     };
   }
 
-  const headOnly = input.headOnly || input.runProgram !== undefined;
-  const keepBuilt = input.dev || input.runProgram !== undefined;
-  const found = await mapLimit(
-    selected.filter((pkg) => pkg.types.includes('rpm')),
-    input.discoveryConcurrency,
-    async (pkg) => ({
-      pkg,
-      result: await discoverCommits({ pkg, driverRun: input.driverRun, type: 'rpm', headOnly, keepBuilt }),
-    }),
-  );
-  const skipped = found.flatMap(({ pkg, result }) =>
-    result.skipped ? [{ name: pkg.name, error: result.error ?? 'skipped' }] : [],
-  );
-  await writeSkiplist(skipped.map((s) => s.name));
-  const commits = found.flatMap(({ result }) => result.commits);
-  let planned: RunResult = { ...base, skipped, queue: byCommitTime(commits) };
-  if (input.order && commits.length > 0) {
-    const queued = new Set(commits.map((c) => c.projectName));
-    const order = await orderBuilds(selected.filter((p) => queued.has(p.name)));
-    planned = { ...planned, queue: byBuildOrder(commits, order.order), order };
-  }
-  if (input.runProgram === undefined) {
-    if (input.mode !== 'build') return planned;
-    progress.phase = 'building';
-    progress.builds = planned.queue.map((c) => ({
+  const building = input.mode === 'build' && input.runProgram === undefined;
+  const plan = await planRun({
+    runId: workflowInfo().workflowId,
+    driverRun: input.driverRun,
+    packageNames: input.packageNames,
+    projectNames: input.projectNames,
+    headOnly: input.headOnly || input.runProgram !== undefined,
+    keepBuilt: input.dev || input.runProgram !== undefined,
+    order: input.order,
+    discoveryConcurrency: input.discoveryConcurrency,
+    answer: building ? 'manifest' : 'full',
+  });
+  if (building && plan.manifest) {
+    const { queue, manifest, ...rest } = plan;
+    const taskQueue = workflowInfo().taskQueue;
+    const builds: RunBuild[] = (queue as QueuedCommit[]).map((c) => ({
       projectName: c.projectName,
       commitHash: c.commitHash,
       distroHash: c.distroHash,
-      workflowId: buildWorkflowId(c, workflowInfo().taskQueue),
+      workflowId: buildWorkflowId(c, taskQueue),
       status: 'QUEUED',
     }));
-    // Every package of the driver, not only the selected ones: post-build lists them all, as DLRN.
-    // Written once; builds and reports get its path (their histories stay small at any size).
-    const manifest = await writeRunManifest({
-      runId: workflowInfo().workflowId,
-      manifest: {
-        packages: publishedPackagesOf(all),
-        upstreams: Object.fromEntries(
-          all.map((p) => [p.name, Array.isArray(p.upstream) ? (p.upstream[0] ?? '') : p.upstream]),
-        ),
-        queue: planned.queue,
-      },
-    });
-    await buildQueue(input, planned.queue, all, manifest, progress.builds);
-    await removeRunManifest(manifest);
-    progress.phase = 'done';
-    return { ...planned, builds: progress.builds };
+    return await buildRun(input, { plan: { ...rest, manifest }, builds, next: 0, failed: false }, progress);
   }
+  const planned: RunResult = { ...plan, queue: plan.queue as CommitCandidate[] };
+  if (input.runProgram === undefined) return planned;
 
   const programRuns: NonNullable<RunResult['programRuns']> = [];
   for (const commit of planned.queue) {
@@ -359,3 +401,23 @@ export async function run(input: RunInput): Promise<RunResult> {
   }
   return { ...planned, programRuns };
 }
+
+/**
+ * The building part of a run, from `carried.next` on. When the history grows long it continues
+ * as a new run of the same workflow id with what it has done so far: the CLI, the Web UI and
+ * `result()` follow the chain, and no history holds more than a few hundred builds.
+ */
+const buildRun = async (input: RunInput, carried: RunCarry, progress: RunProgress): Promise<RunResult> => {
+  progress.phase = 'building';
+  progress.builds = carried.builds;
+  const { manifest, ...plan } = carried.plan;
+  const { next, failed } = await buildQueue(input, manifest, carried.builds, carried.next, carried.failed);
+  if (next < carried.builds.length) {
+    // The memo (the run's owner) goes along: a resumed chain is still its owner's.
+    const handOver = makeContinueAsNewFunc<typeof run>({ memo: workflowInfo().memo ?? {} });
+    return await handOver({ ...input, carried: { ...carried, next, failed } });
+  }
+  await removeRunManifest(manifest);
+  progress.phase = 'done';
+  return { ...plan, queue: [], builds: carried.builds };
+};

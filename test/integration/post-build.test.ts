@@ -6,7 +6,7 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -99,6 +99,7 @@ const runBuilds = async (
   workers = 1,
   concurrency = 1,
   packageNames: string[] = [],
+  more: { input?: Partial<RunInput>; started?: (workflowId: string, firstRunId: string) => void } = {},
 ): Promise<RunResult> => {
   const taskQueue = uniqueTaskQueue(title);
   // Each worker has a connection of its own, as separate worker processes would.
@@ -125,13 +126,16 @@ const runBuilds = async (
       workers: concurrency,
       maxretries: 0,
       baseurl: w.config.default.baseurl,
+      ...more.input,
     },
   );
-  const execute = env.client.workflow.execute<(i: RunInput) => Promise<RunResult>>('run', {
+  const handle = await env.client.workflow.start<(i: RunInput) => Promise<RunResult>>('run', {
     taskQueue,
     workflowId: `run:${taskQueue}`,
     args: [input],
   });
+  more.started?.(handle.workflowId, handle.firstExecutionRunId);
+  const execute = handle.result();
   // Every worker runs until the run ends, however it ends.
   const ended = execute.then(
     () => undefined,
@@ -145,6 +149,40 @@ const runBuilds = async (
     await Promise.allSettled(connections.map((c) => c.close()));
   }
 };
+
+test('a long run hands over to new runs of itself (continue-as-new) and reports every build', async (t) => {
+  const names = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
+  const w = await world(names);
+  let chain = { workflowId: '', firstRunId: '' };
+  const result = await runBuilds(t.title, w, 1, 2, [], {
+    input: { buildsPerRun: 2 },
+    started: (workflowId, firstRunId) => (chain = { workflowId, firstRunId }),
+  });
+  t.deepEqual(
+    result.builds?.map((b) => `${b.projectName} ${b.status}`),
+    names.map((n) => `${n} SUCCESS`),
+    'every build of the queue, in queue order, with its result',
+  );
+  t.deepEqual(result.packages, names);
+  // Follow the chain from the first run: each ended by continuing as new, the last completed.
+  const runs: string[] = [];
+  let runId: string | undefined = chain.firstRunId;
+  while (runId) {
+    runs.push(runId);
+    const { events } = await env.client.workflow.getHandle(chain.workflowId, runId).fetchHistory();
+    runId = events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  t.is(runs.length, 3, 'five builds, two per run');
+  // Every build has its row and repository; the manifest is gone once the last run ended.
+  t.is(await w.db.models.Commit.count({ where: { status: 'SUCCESS' } }), names.length);
+  const current = await readlink(join(w.datadir, 'repos', 'current'));
+  t.deepEqual(
+    (await versionRows(join(w.datadir, 'repos', current))).map((r) => r.split(',')[0]).sort(),
+    [...names].sort(),
+  );
+  t.deepEqual(await readdir(join(w.datadir, 'runs')), []);
+  t.true(existsSync(join(w.datadir, 'repos', 'report.html')));
+});
 
 test('concurrent builds on two workers never interleave post-build; every repository is complete', async (t) => {
   const names = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot'];
