@@ -5,7 +5,9 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { withLockDir } from '../lib/lock.ts';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { simpleGit } from 'simple-git';
 import { fallbackRefs, type FallbackRules } from '../lib/domain/branches.ts';
 import { GitError } from '../lib/domain/errors.ts';
 
@@ -24,7 +26,29 @@ export interface RefreshResult {
   time: number;
 }
 
-const git = (dir: string): SimpleGit => simpleGit({ baseDir: dir, config: ['advice.detachedHead=false'] });
+/**
+ * Runs one git command in `dir` and answers its output; fails with git's own message. The
+ * commands of discovery and of every build go through here rather than simple-git: simple-git
+ * waits 50 ms after each command that prints nothing (its completion detection), which made a
+ * build's eight silent git commands cost 400 ms and discovery of 2,000 packages minutes.
+ * simple-git keeps what it does well: clones and reading remotes.
+ */
+export const gitRaw = async (dir: string, args: string[]): Promise<string> => {
+  try {
+    const { stdout } = await runFile('git', ['-c', 'advice.detachedHead=false', ...args], {
+      cwd: dir,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return stdout;
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr?.trim();
+    throw new Error(stderr || (err instanceof Error ? err.message : String(err)), { cause: err });
+  }
+};
+
+const git = (dir: string) => ({ raw: (args: string[]) => gitRaw(dir, args) });
+
+const runFile = promisify(execFile);
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).trim();
 
@@ -64,7 +88,7 @@ const refreshUnlocked = async (
   let cloned = false;
   if (existsSync(path) && !options.local) {
     // A changed URL (or a broken checkout) means a fresh clone, as in DLRN.
-    const remotes = await git(path)
+    const remotes = await simpleGit(path)
       .getRemotes(true)
       .catch(() => []);
     if (!remotes.some((r) => sameUrl(r.refs.fetch, url))) await rm(path, { recursive: true, force: true });
@@ -82,7 +106,7 @@ const refreshUnlocked = async (
 
   const repo = git(dir);
   try {
-    await repo.fetch(['--prune', 'origin']);
+    await repo.raw(['fetch', '--prune', 'origin']);
   } catch (err) {
     await rm(path, { recursive: true, force: true });
     throw new GitError(`cannot fetch ${url}: ${message(err)}`, { cause: err });

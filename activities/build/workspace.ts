@@ -12,7 +12,7 @@ import { simpleGit } from 'simple-git';
 import { outputDirOf, type BuildJob } from '../../lib/domain/build.ts';
 import { AlreadyBuiltError, GitError } from '../../lib/domain/errors.ts';
 import type { ActivityDeps } from '../deps.ts';
-import { withRepoLock } from '../git.ts';
+import { gitRaw, withRepoLock } from '../git.ts';
 import { successOwnsDirectory } from './claim.ts';
 
 const run = promisify(execFile);
@@ -43,12 +43,10 @@ export const workspaceOf = (deps: ActivityDeps, job: BuildJob): Workspace => {
 };
 
 const hasCommit = async (repo: string, hash: string): Promise<boolean> =>
-  simpleGit(repo)
-    .raw(['cat-file', '-e', `${hash}^{commit}`])
-    .then(
-      () => true,
-      () => false,
-    );
+  gitRaw(repo, ['cat-file', '-e', `${hash}^{commit}`]).then(
+    () => true,
+    () => false,
+  );
 
 /** Makes sure `repo` (cloned from `url` when missing) holds `hash`. */
 const ensureCommit = async (repo: string, url: string | undefined, hash: string): Promise<void> => {
@@ -56,7 +54,7 @@ const ensureCommit = async (repo: string, url: string | undefined, hash: string)
     if (!url) throw new GitError(`${repo} is missing and there is no URL to clone it from`);
     await simpleGit().clone(url, repo);
   }
-  if (!(await hasCommit(repo, hash))) await simpleGit(repo).fetch(['origin']);
+  if (!(await hasCommit(repo, hash))) await gitRaw(repo, ['fetch', 'origin']);
   if (!(await hasCommit(repo, hash))) throw new GitError(`commit ${hash} is not in ${repo}`);
 };
 
@@ -99,9 +97,8 @@ export const prepareSources = async (deps: ActivityDeps, job: BuildJob): Promise
     const sourceDir = ws.sourceDir;
     await withRepoLock(repoDir, async () => {
       await ensureCommit(repoDir, upstream, commit.commitHash);
-      const git = simpleGit(repoDir);
-      await git.raw(['worktree', 'prune']);
-      await git.raw(['worktree', 'add', '--force', '--detach', sourceDir, commit.commitHash]);
+      await gitRaw(repoDir, ['worktree', 'prune']);
+      await gitRaw(repoDir, ['worktree', 'add', '--force', '--detach', sourceDir, commit.commitHash]);
     });
     if (job.pkg.versionFrom) {
       // DLRN takes the version from another ref's tags through a fake merge.
@@ -152,5 +149,5 @@ export const removeWorkspace = async (deps: ActivityDeps, job: BuildJob): Promis
   await rm(pidDirOf(deps, job), { recursive: true, force: true });
   const repoDir = job.commit.repoDir;
   if (repoDir && existsSync(repoDir))
-    await withRepoLock(repoDir, () => simpleGit(repoDir).raw(['worktree', 'prune']));
+    await withRepoLock(repoDir, () => gitRaw(repoDir, ['worktree', 'prune']));
 };
