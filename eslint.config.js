@@ -18,7 +18,7 @@ const ioPackages = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', 'data/', 'tmp/', 'test/fixtures/lint/**'] },
+  { ignores: ['node_modules/', '.tools/', '.build/', 'data/', 'tmp/', 'test/fixtures/lint/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

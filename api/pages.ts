@@ -6,7 +6,6 @@
  */
 import type { Router } from '@koa/router';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
 import { Op } from 'sequelize';
 import { z } from 'zod';
@@ -24,7 +23,7 @@ const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(`${PROJECT_RO
 const STATIC: Record<string, { file: string; type: string }> = {
   'styles.css': { file: `${PROJECT_ROOT}/templates/stylesheets/styles.css`, type: 'text/css' },
   'dlrn-api.js': {
-    file: fileURLToPath(new URL('./static/dlrn-api.js', import.meta.url)),
+    file: `${PROJECT_ROOT}/api/static/dlrn-api.js`,
     type: 'application/javascript',
   },
 };

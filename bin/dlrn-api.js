@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Runs cli/dlrn-api.ts from source through tsx (see README, "How it runs").
-import { register } from 'tsx/esm/api';
+// Runs cli/dlrn-api.ts: compiled when built, else from source (bin/launch.js; README, "How it runs").
+import { launch } from './launch.js';
 
-register();
-await import('../cli/dlrn-api.ts');
+await launch('cli/dlrn-api');

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Runs cli/dlrn-server.ts from source through tsx (see README, "How it runs").
-import { register } from 'tsx/esm/api';
+// Runs cli/dlrn-server.ts: compiled when built, else from source (bin/launch.js; README, "How it runs").
+import { launch } from './launch.js';
 
-register();
-await import('../cli/dlrn-server.ts');
+await launch('cli/dlrn-server');

@@ -3,15 +3,15 @@
  * configured cluster, or in local mode a dev server (started here when none listens).
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata } from '@temporalio/worker';
-import { fileURLToPath } from 'node:url';
-import { createActivities, type ActivityDeps } from '../activities/index.ts';
+import type { LogLevel, LogMetadata, Worker } from '@temporalio/worker';
+import type { ActivityDeps } from '../activities/index.ts';
 import type { DlrnConfig } from '../lib/config/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import { acquireLocalTemporal, type LocalTemporal } from '../lib/local-temporal.ts';
 import { mkdir } from 'node:fs/promises';
+import { workflowBundle } from './workflow-bundle.ts';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+export { workflowsPath } from './workflow-bundle.ts';
 
 export interface TemporalEndpoint {
   address: string;
@@ -49,11 +49,23 @@ const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'
   ERROR: 'error',
 };
 
+let runtimeSettings: { logger: Logger; metricsPort: number } | undefined;
+let runtimeInstalled = false;
+
 /**
  * Sends the SDK's own lines, and workflow and activity logs, through our pino logger so every
- * line on stderr has one format. Call once per process, before any worker connects.
+ * line on stderr has one format. Set once per process; applied when the first worker is made
+ * (a command that only talks to Temporal as a client never loads the worker runtime).
  */
 export const installRuntimeLogger = (logger: Logger, metricsPort = 0): void => {
+  runtimeSettings = { logger, metricsPort };
+};
+
+const installRuntime = async (): Promise<void> => {
+  if (runtimeInstalled || !runtimeSettings) return;
+  runtimeInstalled = true;
+  const { Runtime } = await import('@temporalio/worker');
+  const { logger, metricsPort } = runtimeSettings;
   const write = (level: LogLevel, message: string, meta?: LogMetadata) =>
     logger[PINO_LEVEL[level]](meta ?? {}, message);
   Runtime.install({
@@ -88,12 +100,19 @@ export const connectClient = async (endpoint: TemporalEndpoint): Promise<Client>
 export const WORKER_TUNING = { maxHeartbeatThrottleInterval: '5 seconds' } as const;
 
 export const createWorker = async (endpoint: TemporalEndpoint, deps: ActivityDeps): Promise<Worker> => {
+  // Loaded here, not at the top: only a process that runs a worker pays for the SDK's worker
+  // runtime and for every activity's modules.
+  await installRuntime();
+  const [{ NativeConnection, Worker }, { createActivities }] = await Promise.all([
+    import('@temporalio/worker'),
+    import('../activities/index.ts'),
+  ]);
   const connection = await NativeConnection.connect({ address: endpoint.address });
   return Worker.create({
     connection,
     namespace: endpoint.namespace,
     taskQueue: endpoint.taskQueue,
-    workflowsPath,
+    workflowBundle: await workflowBundle(),
     activities: createActivities({
       ...deps,
       ...(process.env.DLRN_TIMINGS ? { timingsFile: process.env.DLRN_TIMINGS } : {}),

@@ -55,6 +55,8 @@ else
   (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   echo "$lock_sha" > "$stamp"
 fi
+# The workflow bundle, made once here instead of at every worker start (kept while current).
+(cd "$ROOT" && npm run --silent build -- --if-stale)
 
 # 3. Temporal CLI and dlrnapi-client in a project virtualenv -----------------------------------
 if [ ! -x "$VENV/bin/python" ]; then

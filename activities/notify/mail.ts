@@ -6,8 +6,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import mjml2html from 'mjml';
-import nodemailer from 'nodemailer';
 import nunjucks from 'nunjucks';
 import { outputDirOf, type BuildJob } from '../../lib/domain/build.ts';
 import type { ActivityDeps } from '../deps.ts';
@@ -61,10 +59,13 @@ export const sendFailureMail = async (
     logurl,
   };
   const markup = new nunjucks.Environment(null, { autoescape: true }).renderString(template, details);
+  // mjml is large (0.4 s and 20 MB to load): loaded by the first mail, not by every worker.
+  const { default: mjml2html } = await import('mjml');
   const { html, errors } = await mjml2html(markup, { validationLevel: 'soft' });
   if (errors.length > 0)
     deps.logger.warn({ errors: errors.map((e) => e.formattedMessage) }, 'mail template warnings');
   const [host = 'localhost', port = '25'] = server.split(':');
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({ host, port: Number(port), secure: false, ignoreTLS: true });
   await transport.sendMail({
     from: 'no-reply@delorean.com',

@@ -3,28 +3,21 @@
  * with the real activities on a task queue of the test's own.
  */
 import { Client, Connection } from '@temporalio/client';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type WorkflowBundle,
-} from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { createActivities } from '../../activities/index.ts';
-import { WORKER_TUNING, workflowsPath } from '../../cli/worker.ts';
+import { WORKER_TUNING } from '../../cli/worker.ts';
+import { workflowBundle as prebuiltBundle } from '../../cli/workflow-bundle.ts';
 import type { DlrnConfig } from '../../lib/config/index.ts';
 import type { Database } from '../../lib/db/index.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { temporalAddress, uniqueTaskQueue } from './services.ts';
 
 let installed = false;
-let bundle: Promise<WorkflowBundle> | undefined;
+let bundle: Promise<{ code: string }> | undefined;
 
-/** The workflow bundle, built once per test process. */
-export const workflowBundle = () =>
-  (bundle ??= bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') }));
+/** The workflow bundle the workers of a test load: the prebuilt one, read once per process. */
+export const workflowBundle = () => (bundle ??= prebuiltBundle());
 
 export interface TemporalTestEnv {
   client: Client;
