@@ -25,7 +25,8 @@ export const currentActivity = (): Context | undefined => {
 /** Heartbeats with `details`, which the automatic heartbeat then repeats. */
 export const beat = (details?: unknown): void => {
   const context = currentActivity();
-  if (!context) return;
+  // A local activity lives inside its workflow's task: the server takes no heartbeats for it.
+  if (!context || context.info.isLocal) return;
   if (details !== undefined) lastDetails.set(context, details);
   context.heartbeat(details ?? lastDetails.get(context));
 };
@@ -36,9 +37,10 @@ export const withHeartbeats = <T extends Record<string, (...args: never[]) => Pr
 ): T =>
   wrapEach(activities, (fn) => async (...args) => {
     const context = currentActivity();
-    const timer = context
-      ? setInterval(() => context.heartbeat(lastDetails.get(context)), HEARTBEAT_EVERY_MS)
-      : undefined;
+    const timer =
+      context && !context.info.isLocal
+        ? setInterval(() => context.heartbeat(lastDetails.get(context)), HEARTBEAT_EVERY_MS)
+        : undefined;
     try {
       return await fn(...args);
     } finally {

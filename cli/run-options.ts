@@ -93,4 +93,5 @@ export const runInputFrom = (flags: DlrnFlags, config: DlrnConfig, recheck: bool
   noRepo: !flags.repo,
   logCommands: flags.logCommands,
   webhooks: config.api.webhookUrls.length > 0,
+  rsync: config.default.rsyncdest !== '',
 });

@@ -66,6 +66,8 @@ export interface RunInput {
   logCommands?: boolean;
   /** `[api] webhook_urls` is set: failed builds send a webhook event. */
   webhooks?: boolean;
+  /** `[DEFAULT] rsyncdest` is set (when false, builds skip their rsync step). */
+  rsync?: boolean;
   /**
    * Continue as a new run after this many builds (tests; by default a run hands over when its
    * history nears a few thousand events).
@@ -171,6 +173,7 @@ const startOrJoin = async (
           noRepo: input.noRepo ?? false,
           dev: input.dev,
           webhooks: input.webhooks ?? false,
+          ...(input.rsync === false ? { rsync: false } : {}),
           ...(input.baseurl ? { baseurl: input.baseurl } : {}),
         },
       ],

@@ -31,6 +31,7 @@ const triggeredRun = (deps: ApiDeps, packageNames: string[], projectNames: strin
   baseurl: deps.config.default.baseurl,
   noRepo: false,
   webhooks: deps.config.api.webhookUrls.length > 0,
+  rsync: deps.config.default.rsyncdest !== '',
 });
 
 export const workflowRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth): void => {

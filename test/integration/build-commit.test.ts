@@ -147,6 +147,17 @@ const attemptsOf = async (workflowId: string) => {
     if (s) scheduled.set(Number(event.eventId), s.activityType?.name ?? '');
     const started = event.activityTaskStartedEventAttributes;
     if (started) attempts[scheduled.get(Number(started.scheduledEventId)) ?? '?'] = started.attempt ?? 0;
+    // A local activity is one marker, with its type and attempt in the marker's data.
+    const marker = event.markerRecordedEventAttributes;
+    const data =
+      marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
+    if (data) {
+      const local = JSON.parse(Buffer.from(data).toString('utf8')) as {
+        activity_type: string;
+        attempt: number;
+      };
+      attempts[local.activity_type] = local.attempt;
+    }
   }
   return attempts;
 };
