@@ -3,19 +3,16 @@
  * different commits never share a checkout: a git worktree of the upstream clone at the commit,
  * and the distgit tree at the distro commit. Workers share `datadir` (see deploy/).
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { promisify } from 'node:util';
 import { simpleGit } from 'simple-git';
 import { outputDirOf, type BuildJob } from '../../lib/domain/build.ts';
 import { AlreadyBuiltError, GitError } from '../../lib/domain/errors.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { gitRaw, withRepoLock } from '../git.ts';
 import { successOwnsDirectory } from './claim.ts';
-
-const run = promisify(execFile);
 
 export interface Workspace {
   /** Absolute: the hashed directory (recreated empty), where logs and RPMs go. */
@@ -114,30 +111,32 @@ export const prepareSources = async (deps: ActivityDeps, job: BuildJob): Promise
     }
   }
 
-  if (commit.distroHash === 'dev' || !(await insideGit(commit.distgitDir))) {
+  const distgit = commit.distroHash === 'dev' ? undefined : await gitLocation(commit.distgitDir);
+  if (!distgit) {
     // Dev mode builds the distgit as it is on disk, local changes included.
     await cp(commit.distgitDir, ws.distgitDir, {
       recursive: true,
       filter: (src) => basename(src) !== '.git',
     });
   } else {
-    const top = (
-      await run('git', ['rev-parse', '--show-toplevel'], { cwd: commit.distgitDir })
-    ).stdout.trim();
-    const prefix = (
-      await run('git', ['rev-parse', '--show-prefix'], { cwd: commit.distgitDir })
-    ).stdout.trim();
+    const { top, prefix } = distgit;
     await withRepoLock(top, () => ensureCommit(top, job.pkg.masterDistgit || undefined, commit.distroHash));
     await exportTree(top, commit.distroHash, prefix.replace(/\/$/, ''), ws.distgitDir);
   }
   return ws;
 };
 
-const insideGit = async (dir: string): Promise<boolean> =>
-  run('git', ['rev-parse', '--is-inside-work-tree'], { cwd: dir }).then(
-    () => true,
-    () => false,
-  );
+/** The work tree `dir` is in, and `dir`'s path inside it; undefined outside any (one git call). */
+const gitLocation = async (dir: string): Promise<{ top: string; prefix: string } | undefined> => {
+  const out = await gitRaw(dir, [
+    'rev-parse',
+    '--is-inside-work-tree',
+    '--show-toplevel',
+    '--show-prefix',
+  ]).catch(() => '');
+  const [inside, top = '', prefix = ''] = out.split('\n');
+  return inside === 'true' && top ? { top, prefix } : undefined;
+};
 
 /** Where a build's running tools are recorded (beside its workspace, which is recreated). */
 export const pidDirOf = (deps: ActivityDeps, job: BuildJob): string => `${workspaceOf(deps, job).root}.pids`;

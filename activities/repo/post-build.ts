@@ -100,8 +100,9 @@ const newestRows = async (deps: ActivityDeps, successOnly: boolean): Promise<Map
       ` GROUP BY ${q('project_name')}`,
     { type: QueryTypes.SELECT },
   );
-  const rows = await models.Commit.findAll({ where: { id: { [Op.in]: ids.map((r) => r.id) } } });
-  return new Map(rows.map((r) => [r.getDataValue('projectName') ?? '', r.get({ plain: true })]));
+  // Plain rows: a site of thousands of packages reads thousands of them at every post-build.
+  const rows = await models.Commit.findAll({ where: { id: { [Op.in]: ids.map((r) => r.id) } }, raw: true });
+  return new Map(rows.map((r) => [r.projectName ?? '', r]));
 };
 
 const withLock = async <T>(
