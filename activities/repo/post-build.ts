@@ -101,7 +101,11 @@ const newestRows = async (deps: ActivityDeps, successOnly: boolean): Promise<Map
     { type: QueryTypes.SELECT },
   );
   // Plain rows: a site of thousands of packages reads thousands of them at every post-build.
-  const rows = await models.Commit.findAll({ where: { id: { [Op.in]: ids.map((r) => r.id) } }, raw: true });
+  // (sequelize types a raw row as the model; it is the plain attributes.)
+  const rows = (await models.Commit.findAll({
+    where: { id: { [Op.in]: ids.map((r) => r.id) } },
+    raw: true,
+  })) as unknown as Row[];
   return new Map(rows.map((r) => [r.projectName ?? '', r]));
 };
 
