@@ -57,6 +57,8 @@ const paths = (datadir: string) => ({
   lock: join(datadir, 'temporal.lck'),
   users: join(datadir, 'temporal.users'),
   pid: join(datadir, 'temporal.pid'),
+  /** The pid of a server asked to stop, while it shuts down (about a second). */
+  stopping: join(datadir, 'temporal.stopping'),
   log: join(datadir, 'temporal.log'),
   db: join(datadir, 'temporal.sqlite'),
 });
@@ -83,6 +85,15 @@ const liveUsers = async (datadir: string): Promise<number[]> => {
 const startServer = async (options: LocalTemporalOptions, address: string): Promise<void> => {
   const p = paths(options.datadir);
   const binary = temporalBinary();
+  // A server the last command asked to stop may still be draining: it holds the port and the
+  // SQLite file until it exits, so a new one waits for that first.
+  const stopping = Number(await readFile(p.stopping, 'utf8').catch(() => ''));
+  if (stopping > 0) {
+    for (let i = 0; i < 150 && (await isDevServer(stopping)); i++) await sleep(100);
+    // Hung in its shutdown: it was ours and has no user left.
+    if (await isDevServer(stopping)) process.kill(stopping, 'SIGKILL');
+    await rm(p.stopping, { force: true });
+  }
   const args = [
     'server',
     'start-dev',
@@ -119,14 +130,18 @@ const startServer = async (options: LocalTemporalOptions, address: string): Prom
   await writeFile(p.pid, String(child.pid));
 };
 
+/**
+ * Asks the server to stop and returns: it drains for a second (Temporal's frontend waits at
+ * least that long) and exits on its own, detached from us, so the command that leaves last
+ * does not wait for it. Its pid moves to `temporal.stopping`, which the next start waits on.
+ */
 const stopServer = async (datadir: string): Promise<void> => {
   const p = paths(datadir);
   const pid = Number(await readFile(p.pid, 'utf8').catch(() => ''));
   // Only a server we started: one the user runs on the same port is left alone.
   if (pid > 0 && (await isDevServer(pid))) {
+    await writeFile(p.stopping, String(pid));
     process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 100 && isProcessAlive(pid); i++) await sleep(100);
-    if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
   }
   await rm(p.pid, { force: true });
 };

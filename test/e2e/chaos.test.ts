@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { openDatabase } from '../../lib/db/index.ts';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
+import { isProcessAlive } from '../../lib/local-temporal.ts';
 import { freePort } from '../../lib/temporal-dev-server.ts';
 import { advanceDemo, makeDemo } from '../../scripts/make-demo.ts';
 import { runCli, type CliResult } from '../helpers/cli.ts';
@@ -250,8 +251,11 @@ test('local mode: two dlrn at once share one dev server, ride out its kill -9, a
   t.is(b.code, 0, b.stdout + b.stderr);
   t.regex(a.stdout + b.stdout, /Started the Temporal dev server again/);
   t.regex(a.stdout + b.stdout, /Built 12 commits of 12 packages: 12 succeeded, 0 failed\./);
-  // The last dlrn to leave stopped the dev server it shared.
+  // The last dlrn to leave stopped the dev server it shared: asked it to stop, and it exits
+  // within seconds (its drain), with nobody waiting for it.
   t.false(existsSync(join(datadir, 'temporal.pid')));
+  const stopping = Number(await readFile(join(datadir, 'temporal.stopping'), 'utf8'));
+  await waitFor('the dev server to exit', () => !isProcessAlive(stopping), 15_000);
 
   // kill -9 of dlrn mid-run: its run stays Running in the history; the next dlrn resumes it.
   await advanceDemo(dir);
