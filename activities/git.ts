@@ -105,16 +105,19 @@ const refreshUnlocked = async (
   if (options.local && !cloned) return { branch, ...(await headOf(dir)) };
 
   const repo = git(dir);
-  try {
-    await repo.raw(['fetch', '--prune', 'origin']);
-  } catch (err) {
-    await rm(path, { recursive: true, force: true });
-    throw new GitError(`cannot fetch ${url}: ${message(err)}`, { cause: err });
-  }
-  const tracking = await repo.raw(['branch', '-vv']);
-  if (new RegExp(`\\[origin/${branch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: gone\\]`).test(tracking)) {
-    await repo.raw(['checkout', '--detach', 'HEAD']);
-    await repo.raw(['branch', '-D', branch]);
+  // A clone made just now is fetched and has no stale branch to drop.
+  if (!cloned) {
+    try {
+      await repo.raw(['fetch', '--prune', 'origin']);
+    } catch (err) {
+      await rm(path, { recursive: true, force: true });
+      throw new GitError(`cannot fetch ${url}: ${message(err)}`, { cause: err });
+    }
+    const tracking = await repo.raw(['branch', '-vv']);
+    if (new RegExp(`\\[origin/${branch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: gone\\]`).test(tracking)) {
+      await repo.raw(['checkout', '--detach', 'HEAD']);
+      await repo.raw(['branch', '-D', branch]);
+    }
   }
   let used = branch;
   try {
