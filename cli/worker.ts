@@ -99,20 +99,26 @@ export const connectClient = async (endpoint: TemporalEndpoint): Promise<Client>
  */
 export const WORKER_TUNING = { maxHeartbeatThrottleInterval: '5 seconds' } as const;
 
+const importWorkerParts = () =>
+  Promise.all([import('@temporalio/worker'), import('../activities/index.ts'), workflowBundle()]);
+let workerParts: ReturnType<typeof importWorkerParts> | undefined;
+
+/**
+ * What a worker is made of, loaded once: the SDK's worker runtime, every activity's modules and
+ * the workflow bundle. Loaded on first use, not at the top: only a process that runs a worker
+ * pays for them, and local mode starts loading them while the dev server comes up.
+ */
+const loadWorkerParts = () => (workerParts ??= importWorkerParts());
+
 export const createWorker = async (endpoint: TemporalEndpoint, deps: ActivityDeps): Promise<Worker> => {
-  // Loaded here, not at the top: only a process that runs a worker pays for the SDK's worker
-  // runtime and for every activity's modules.
+  const [{ NativeConnection, Worker }, { createActivities }, bundle] = await loadWorkerParts();
   await installRuntime();
-  const [{ NativeConnection, Worker }, { createActivities }] = await Promise.all([
-    import('@temporalio/worker'),
-    import('../activities/index.ts'),
-  ]);
   const connection = await NativeConnection.connect({ address: endpoint.address });
   return Worker.create({
     connection,
     namespace: endpoint.namespace,
     taskQueue: endpoint.taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: bundle,
     activities: createActivities({
       ...deps,
       ...(process.env.DLRN_TIMINGS ? { timingsFile: process.env.DLRN_TIMINGS } : {}),
@@ -133,6 +139,8 @@ export const withTemporal = async <T>(
   deps: ActivityDeps,
   work: (client: Client, endpoint: TemporalEndpoint) => Promise<T>,
 ): Promise<T> => {
+  // Local mode runs a worker: its modules load while the dev server is found or started.
+  if (!config.temporal.address) loadWorkerParts().catch(() => undefined);
   const endpoint = await resolveTemporal(config);
   try {
     const client = await connectClient(endpoint);
