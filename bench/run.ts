@@ -11,13 +11,14 @@
  * time.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execFileSync, spawn } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
-import { startDevServer } from '../lib/temporal-dev-server.ts';
+import { isProcessAlive } from '../lib/local-temporal.ts';
+import { freePort, startDevServer } from '../lib/temporal-dev-server.ts';
 import {
   percentile,
   readTimings,
@@ -54,6 +55,7 @@ if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !(repeat >= 1))
 const work = flags.workdir ?? (await mkdtemp(join(tmpdir(), 'dlrn-bench-')));
 const out = flags.out ?? (smoke ? join(work, 'results.json') : join(ROOT, 'bench', 'results.json'));
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
 const round = (n: number, digits = 0): number => Number(n.toFixed(digits));
 const s = (ms: number): number => round(ms / 1000, 2);
@@ -92,13 +94,28 @@ const floorRun = async (site: string, i: number): Promise<number> => {
   return run.ms;
 };
 
+// Local mode on ports of the bench's own, whatever else runs on the machine.
+const localPorts = [await freePort(), await freePort()];
 const dlrn = (site: string, extra: string[], env: NodeJS.ProcessEnv = {}, alsoWatch: number[] = []) =>
-  runCommand(node, [dlrnBin, '--config-file', join(site, 'projects.ini'), ...extra], {
-    cwd: site,
-    env: { ...process.env, ...env },
-    memory: true,
-    alsoWatch,
-  });
+  runCommand(
+    node,
+    [
+      dlrnBin,
+      '--config-file',
+      join(site, 'projects.ini'),
+      '--config-override',
+      `temporal.local_port=${localPorts[0]}`,
+      '--config-override',
+      `temporal.ui_port=${localPorts[1]}`,
+      ...extra,
+    ],
+    {
+      cwd: site,
+      env: { ...process.env, ...env },
+      memory: true,
+      alsoWatch,
+    },
+  );
 
 interface RunFigures {
   workers: number;
@@ -117,6 +134,9 @@ interface RunFigures {
 
 /** Reads the run's workflows from the history dlrn left in datadir, with the worker's timings. */
 const analyse = async (site: string, timingsFile: string, workers: number, run: CommandRun) => {
+  // dlrn asked its dev server to stop and left; it exits after a short drain.
+  const stopping = Number(await readFile(join(site, 'data', 'temporal.stopping'), 'utf8').catch(() => '0'));
+  for (let i = 0; i < 150 && stopping > 0 && isProcessAlive(stopping); i++) await sleep(100);
   const server = await startDevServer({ dbFile: join(site, 'data', 'temporal.sqlite') });
   const connection = await Connection.connect({ address: server.address });
   try {

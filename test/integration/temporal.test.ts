@@ -6,7 +6,10 @@ import test from 'ava';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { createActivities } from '../../activities/index.ts';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createActivities, type ActivityTiming } from '../../activities/index.ts';
 import { workflowsPath } from '../../cli/worker.ts';
 import { parseConfig } from '../../lib/config/index.ts';
 import { openDatabase, type Database } from '../../lib/db/index.ts';
@@ -14,6 +17,7 @@ import { SearchAttribute } from '../../lib/domain/temporal-names.ts';
 import { createLogger } from '../../lib/logger.ts';
 import type { checkWorker } from '../../workflows/check-worker.ts';
 import { freshDatabase, temporalAddress, uniqueTaskQueue, type TestDatabase } from '../helpers/services.ts';
+import { workflowBundle } from '../helpers/temporal.ts';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -80,4 +84,38 @@ test('the dev server knows the build search attributes', async (t) => {
     namespace: 'default',
   });
   for (const name of Object.values(SearchAttribute)) t.truthy(customAttributes?.[name], name);
+});
+
+test('with a timings file, every activity execution is logged with the programs it ran', async (t) => {
+  const taskQueue = uniqueTaskQueue(t.title);
+  const dir = await mkdtemp(join(tmpdir(), 'dlrnt-timings-'));
+  const timingsFile = join(dir, 'timings.jsonl');
+  const config = parseConfig(`[DEFAULT]\ndatabase_connection=${target.url}\n`);
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ config, db, logger: createLogger({ name: 'test' }), timingsFile }),
+  });
+  const workflowId = `check-worker:${taskQueue}:${randomUUID()}`;
+  await worker.runUntil(
+    client.workflow.execute<typeof checkWorker>('checkWorker', {
+      taskQueue,
+      workflowId,
+      args: [{ requiredTools: ['rpmbuild'] }],
+    }),
+  );
+  const lines = (await readFile(timingsFile, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as ActivityTiming);
+  t.is(lines.length, 1);
+  const [line] = lines;
+  t.like(line, { workflowId, workflowType: 'checkWorker', activity: 'inspectWorker', attempt: 1 });
+  // inspectWorker asks each tool its version: rpmbuild ran once, inside the activity's span.
+  const runs = line?.tools.rpmbuild ?? [];
+  t.is(runs.length, 1);
+  const [[start, end] = [0, 0]] = runs;
+  t.true(line !== undefined && line.start <= start && start <= end && end <= line.end);
+  await rm(dir, { recursive: true, force: true });
 });
