@@ -93,16 +93,25 @@ const refreshUnlocked = async (
       .catch(() => []);
     if (!remotes.some((r) => sameUrl(r.refs.fetch, url))) await rm(path, { recursive: true, force: true });
   }
+  // A clone made on the branch asked for is already where the checkout and reset below lead.
+  let onBranch = false;
   if (!existsSync(path)) {
     try {
-      await simpleGit().clone(url, path);
-    } catch (err) {
-      throw new GitError(`cannot clone ${url}: ${message(err)}`, { cause: err });
+      await simpleGit().clone(url, path, ['--branch', branch]);
+      onBranch = true;
+    } catch {
+      // No such branch (a fallback follows), or the clone failed: its own error says which.
+      await rm(path, { recursive: true, force: true });
+      try {
+        await simpleGit().clone(url, path);
+      } catch (err) {
+        throw new GitError(`cannot clone ${url}: ${message(err)}`, { cause: err });
+      }
     }
     cloned = true;
   }
   const dir = options.fullPath ?? path;
-  if (options.local && !cloned) return { branch, ...(await headOf(dir)) };
+  if ((options.local && !cloned) || onBranch) return { branch, ...(await headOf(dir)) };
 
   const repo = git(dir);
   // A clone made just now is fetched and has no stale branch to drop.

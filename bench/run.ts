@@ -98,9 +98,8 @@ const floorRun = async (site: string, i: number): Promise<number> => {
 const localPorts = [await freePort(), await freePort()];
 const dlrn = (site: string, extra: string[], env: NodeJS.ProcessEnv = {}, alsoWatch: number[] = []) =>
   runCommand(
-    node,
+    dlrnBin,
     [
-      dlrnBin,
       '--config-file',
       join(site, 'projects.ini'),
       '--config-override',
@@ -231,9 +230,8 @@ const firstRun = async (site: string, n: number, workers: number, i: number): Pr
 const workerReady = async (site: string, address: string, queue: string) => {
   const started = performance.now();
   const child = spawn(
-    node,
+    join(ROOT, 'bin', 'dlrn-worker.js'),
     [
-      join(ROOT, 'bin', 'dlrn-worker.js'),
       '--config-file',
       join(site, 'projects.ini'),
       '--config-override',

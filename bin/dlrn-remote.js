@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // Runs cli/dlrn-remote.ts: compiled when built, else from source (bin/launch.js; README, "How it runs").
 import { launch } from './launch.js';
 

@@ -4,6 +4,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+
+// A young generation of 1 MB (V8's default is 16 MB per semi-space) for every isolate: the bins'
+// shebang gives the flag to the main thread; here it also reaches the workflow thread when a bin is
+// run as `node bin/<command>.js`. Measured on the demo: peak RSS 315 -> 260 MB, no slower.
+v8.setFlagsFromString('--max-semi-space-size=1');
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The folders compiled to .build/js (tsconfig.build.json). */

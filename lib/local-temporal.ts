@@ -12,8 +12,7 @@ import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { withLockDir } from './lock.ts';
 import { ToolError } from './domain/errors.ts';
-import { searchAttributeDefinitions } from './domain/temporal-names.ts';
-import { freePort, isTemporalServing, temporalBinary } from './temporal-dev-server.ts';
+import { devServerArgs, isTemporalServing, temporalBinary } from './temporal-dev-server.ts';
 
 export interface LocalTemporalOptions {
   datadir: string;
@@ -94,20 +93,13 @@ const startServer = async (options: LocalTemporalOptions, address: string): Prom
     if (await isDevServer(stopping)) process.kill(stopping, 'SIGKILL');
     await rm(p.stopping, { force: true });
   }
-  const args = [
-    'server',
-    'start-dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(options.port),
-    '--log-level',
-    'error',
-  ];
-  args.push('--http-port', String(await freePort()), '--metrics-port', String(await freePort()));
-  args.push('--db-filename', p.db, '--ui-port', String(options.uiPort), '--ui-ip', '127.0.0.1');
-  if (options.namespace !== 'default') args.push('--namespace', options.namespace);
-  for (const definition of searchAttributeDefinitions()) args.push('--search-attribute', definition);
+  const args = await devServerArgs({
+    ip: '127.0.0.1',
+    port: options.port,
+    dbFile: p.db,
+    uiPort: options.uiPort,
+    namespace: options.namespace,
+  });
   const log = await open(p.log, 'a');
   const child = spawn(binary, args, { detached: true, stdio: ['ignore', log.fd, log.fd] });
   let failure: string | undefined;

@@ -51,7 +51,8 @@ const ensureCommit = async (repo: string, url: string | undefined, hash: string)
     if (!url) throw new GitError(`${repo} is missing and there is no URL to clone it from`);
     await simpleGit().clone(url, repo);
   }
-  if (!(await hasCommit(repo, hash))) await gitRaw(repo, ['fetch', 'origin']);
+  if (await hasCommit(repo, hash)) return;
+  await gitRaw(repo, ['fetch', 'origin']);
   if (!(await hasCommit(repo, hash))) throw new GitError(`commit ${hash} is not in ${repo}`);
 };
 
@@ -94,7 +95,7 @@ export const prepareSources = async (deps: ActivityDeps, job: BuildJob): Promise
     const sourceDir = ws.sourceDir;
     await withRepoLock(repoDir, async () => {
       await ensureCommit(repoDir, upstream, commit.commitHash);
-      await gitRaw(repoDir, ['worktree', 'prune']);
+      // --force: a registration left by a build that died is taken over (removeWorkspace prunes).
       await gitRaw(repoDir, ['worktree', 'add', '--force', '--detach', sourceDir, commit.commitHash]);
     });
     if (job.pkg.versionFrom) {

@@ -48,8 +48,11 @@ export const sourceCandidates = async (
   const out: CommitCandidate[] = [];
   for (const { url, dir } of sourceDirs(config.default.datadir, pkg)) {
     const refreshed = await refreshRepo(url, dir, branch, refreshOptions(config, run));
+    // The newest commit only (a package's first run) is the HEAD the refresh just read.
     const commits = applyWindow(
-      await listCommits(dir, window.after, pkg.buildTagsOnly ? { tagsOnly: true } : {}),
+      window.after === null && !pkg.buildTagsOnly
+        ? [{ hash: refreshed.head, time: refreshed.time }]
+        : await listCommits(dir, window.after, pkg.buildTagsOnly ? { tagsOnly: true } : {}),
       window,
     );
     for (const commit of commits) {
