@@ -86,7 +86,17 @@ export const devServerArgs = async (
 ): Promise<string[]> => {
   const { ip } = options;
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(options.port), '--log-level', 'error'];
-  args.push('--http-port', String(await freePort()), '--metrics-port', String(await freePort()));
+  // Ports of its own, none of them one the caller chose but has not bound yet.
+  const taken = new Set([options.port, options.uiPort]);
+  const another = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort();
+      if (taken.has(port)) continue;
+      taken.add(port);
+      return port;
+    }
+  };
+  args.push('--http-port', String(await another()), '--metrics-port', String(await another()));
   args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   if (options.uiPort === undefined) args.push('--headless');
