@@ -16,9 +16,10 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { isProcessAlive } from '../lib/local-temporal.ts';
-import { freePort, startDevServer } from '../lib/temporal-dev-server.ts';
+import { startDevServer } from '../lib/temporal-dev-server.ts';
 import {
   percentile,
   readTimings,
@@ -94,8 +95,25 @@ const floorRun = async (site: string, i: number): Promise<number> => {
   return run.ms;
 };
 
-// Local mode on ports of the bench's own, whatever else runs on the machine.
-const localPorts = [await freePort(), await freePort()];
+// Local mode on ports of the bench's own, whatever else runs on the machine, and below the
+// kernel's ephemeral range (32768 and up here): a port from that range, kept for the whole bench,
+// can be handed to some outgoing connection between two runs (as 7233 and 8233 never are).
+const portBelowEphemeral = async (): Promise<number> => {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    const free = await new Promise<boolean>((answer) => {
+      const server = createServer();
+      server.once('error', () => answer(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => answer(true)));
+    });
+    if (free) return port;
+  }
+};
+const localPorts = [await portBelowEphemeral()];
+while (localPorts.length < 2) {
+  const port = await portBelowEphemeral();
+  if (!localPorts.includes(port)) localPorts.push(port);
+}
 const dlrn = (site: string, extra: string[], env: NodeJS.ProcessEnv = {}, alsoWatch: number[] = []) =>
   runCommand(
     dlrnBin,
