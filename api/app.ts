@@ -26,7 +26,10 @@ export const createApp = (deps: ApiDeps): Koa<ApiState> => {
       enableTypes: ['json'],
       // GET with a JSON body is deprecated in DLRN but accepted.
       parsedMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      onError: () => {
+      jsonLimit: deps.config.api.maxBodyBytes,
+      onError: (err) => {
+        if ((err as { status?: number }).status === 413)
+          throw new HttpError(413, `The request body is larger than ${deps.config.api.maxBodyBytes} bytes`);
         throw new HttpError(400, 'Failed to decode JSON object');
       },
     }),
@@ -35,8 +38,8 @@ export const createApp = (deps: ApiDeps): Koa<ApiState> => {
   // Never authenticated, as in DLRN.
   router.get('/metrics', metrics.serve);
   // Never authenticated either, as in DLRN.
-  router.get('/api/graphql', serveGraphql(deps.db));
-  router.post('/api/graphql', serveGraphql(deps.db));
+  router.get('/api/graphql', serveGraphql(deps));
+  router.post('/api/graphql', serveGraphql(deps));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;

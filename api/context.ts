@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { DlrnConfig } from '../lib/config/index.ts';
 import type { Database } from '../lib/db/index.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { VerifyPool } from '../lib/auth/verify-pool.ts';
 
 export interface ApiDeps {
   config: DlrnConfig;
@@ -14,6 +15,8 @@ export interface ApiDeps {
   webhookRetryInterval?: string;
   /** Where the API starts workflows (promote-batch, remote import, trigger). */
   temporal?: { client: Client; taskQueue: string };
+  /** Where passwords are checked; the process's shared pool of threads when omitted. */
+  verifyPool?: VerifyPool;
 }
 
 /** What a request carries once authenticated. */

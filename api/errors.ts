@@ -1,8 +1,9 @@
 /**
  * How the API fails: `{"message": "..."}` with DLRN's status codes. Handlers throw HttpError
- * (or our DlrnError classes, mapped here); anything unexpected is a 500 with its message logged,
- * never a stack trace in the response.
+ * (or our DlrnError classes, mapped here); anything unexpected is a 500 whose body holds only an
+ * error id, with the message and stack in the log under that id.
  */
+import { randomBytes } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { DlrnError, ErrorType } from '../lib/domain/errors.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -48,9 +49,16 @@ export const errorMiddleware =
         // Koa's and the body parser's own client errors (bad JSON, too large).
         status = (err as { status: number }).status;
         message = (err as Error).message;
-      } else {
+      } else if (err instanceof DlrnError && err.name === ErrorType.ToolError) {
+        // A tool that failed on the server's side (a link that cannot be made): DLRN's 500 with
+        // DLRN's message.
         logger.error({ err, path: ctx.path }, 'request failed');
-        message = err instanceof Error ? err.message : String(err);
+        message = err.message;
+      } else {
+        // Anything else is a bug or an outage: the caller gets an id to quote, the log the rest.
+        const id = randomBytes(8).toString('hex');
+        logger.error({ err, path: ctx.path, errorId: id }, 'request failed');
+        message = `Internal Server Error (error id ${id})`;
       }
       ctx.status = status;
       ctx.set(headers);

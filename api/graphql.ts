@@ -7,7 +7,7 @@
  * (DLRN asks the package-info driver, which the API process does not run).
  */
 import {
-  graphql,
+  execute,
   GraphQLBoolean,
   GraphQLError,
   GraphQLID,
@@ -18,12 +18,17 @@ import {
   GraphQLObjectType,
   GraphQLSchema,
   GraphQLString,
+  parse,
+  validate,
+  type DocumentNode,
   type GraphQLFieldConfigMap,
 } from 'graphql';
 import type { Context } from 'koa';
 import { Op, type WhereOptions } from 'sequelize';
 import type { CiVoteAggAttributes, CiVoteAttributes, CommitAttributes, Database } from '../lib/db/index.ts';
+import type { ApiDeps } from './context.ts';
 import { HttpError } from './errors.ts';
+import { exceeded, measureOperation } from './graphql-limits.ts';
 import { rawParams } from './params.ts';
 
 const LIMIT = 100;
@@ -345,9 +350,21 @@ const Query = new GraphQLObjectType<unknown, GqlContext>({
 
 export const schema = new GraphQLSchema({ query: Query });
 
-/** Serves a GraphQL request from the query string (GET) or a JSON body (POST). */
+/** Tokens a query may have (graphql-js stops parsing there): bounds the parser's work. */
+const MAX_TOKENS = 5_000;
+
+const refused = (ctx: Context, messages: string[]): void => {
+  ctx.status = 400;
+  ctx.body = { errors: messages.map((message) => ({ message })) };
+};
+
+/**
+ * Serves a GraphQL request from the query string (GET) or a JSON body (POST). The query is
+ * parsed, validated and measured (api/graphql-limits.ts) before it runs; one over the limits of
+ * `[api]` is refused with 400.
+ */
 export const serveGraphql =
-  (db: Database) =>
+  ({ db, config }: Pick<ApiDeps, 'db' | 'config'>) =>
   async (ctx: Context): Promise<void> => {
     const params = rawParams(ctx);
     const query = params.query;
@@ -361,12 +378,35 @@ export const serveGraphql =
         throw new HttpError(400, 'Variables are invalid JSON.');
       }
     }
-    const result = await graphql({
+    const variableValues =
+      variables && typeof variables === 'object' && !Array.isArray(variables)
+        ? (variables as Record<string, unknown>)
+        : undefined;
+    const operationName = typeof params.operationName === 'string' ? params.operationName : undefined;
+    let document: DocumentNode;
+    try {
+      document = parse(query, { maxTokens: MAX_TOKENS });
+    } catch (err) {
+      return refused(ctx, [err instanceof GraphQLError ? err.message : String(err)]);
+    }
+    const invalid = validate(schema, document);
+    if (invalid.length > 0)
+      return refused(
+        ctx,
+        invalid.map((e) => e.message),
+      );
+    const over = exceeded(measureOperation(schema, document, operationName, variableValues), {
+      maxDepth: config.api.graphqlMaxDepth,
+      maxAliases: config.api.graphqlMaxAliases,
+      maxCost: config.api.graphqlMaxCost,
+    });
+    if (over.length > 0) return refused(ctx, over);
+    const result = await execute({
       schema,
-      source: query,
+      document,
       contextValue: { db } satisfies GqlContext,
-      variableValues: (variables ?? undefined) as Record<string, unknown> | undefined,
-      ...(typeof params.operationName === 'string' ? { operationName: params.operationName } : {}),
+      ...(variableValues ? { variableValues } : {}),
+      ...(operationName ? { operationName } : {}),
     });
     ctx.status = result.errors && !result.data ? 400 : 200;
     ctx.body = result;

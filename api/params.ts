@@ -20,11 +20,28 @@ export const bool = z.union([z.boolean(), z.number(), z.string()]).transform((v,
   return z.NEVER;
 });
 
-/** An integer, from a number or a numeric string. */
+/** The range of DLRN's integer columns (32 bits on PostgreSQL and MariaDB). */
+export const INT_MIN = -(2 ** 31);
+export const INT_MAX = 2 ** 31 - 1;
+
+/**
+ * An integer, from a number or a numeric string, within the columns' range: a larger one would
+ * reach the database as a type error (a 500) instead of a 400 naming the parameter.
+ */
 export const int = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const n = typeof v === 'number' ? v : v.trim() === '' ? NaN : Number(v);
   if (!Number.isInteger(n)) {
     ctx.addIssue({ code: 'custom', message: 'value is not a valid integer' });
+    return z.NEVER;
+  }
+  if (n > INT_MAX || n < INT_MIN) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        n > INT_MAX
+          ? `ensure this value is less than or equal to ${INT_MAX}`
+          : `ensure this value is greater than or equal to ${INT_MIN}`,
+    });
     return z.NEVER;
   }
   return n;

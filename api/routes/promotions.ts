@@ -8,7 +8,12 @@ import { Op, type WhereOptions } from 'sequelize';
 import { z } from 'zod';
 import { knownComponents, type CommitAttributes, type PromotionAttributes } from '../../lib/db/index.ts';
 import { aggregateRepoFiles } from '../../lib/repo/aggregate.ts';
-import { promotionLink, switchPromotionLink, type PromotionLink } from '../../lib/repo/promote.ts';
+import {
+  assertLinkable,
+  promotionLink,
+  switchPromotionLink,
+  type PromotionLink,
+} from '../../lib/repo/promote.ts';
 import type { promoteBatch, PromoteBatchResult } from '../../workflows/promote-batch.ts';
 import { emitEvent, requireTemporal, workflowError } from '../temporal.ts';
 import { commitsById, findCommit, NOT_FOUND, repoHash, repoUrl, requireCommit } from '../commits.ts';
@@ -139,6 +144,7 @@ export const promotionRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: A
       throw new HttpError(400, 'Both commit_hash and distro_hash must be specified.');
     const commit = await requireCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
     const link = promotionLink(deps.config, commit, p.promote_name);
+    await assertLinkable(link);
     // A link that cannot be made is a ToolError: a 500 with DLRN's message.
     await switchPromotionLink(link);
     const aggregateHash = deps.config.default.useComponents
@@ -176,7 +182,9 @@ export const promotionRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: A
           400,
           `commit_hash+distro_hash+extended_hash not found for ${p.commit_hash}_${p.distro_hash}_${p.extended_hash ?? 'None'}`,
         );
-      items.push({ p, commit, link: promotionLink(deps.config, commit, p.promote_name) });
+      const link = promotionLink(deps.config, commit, p.promote_name);
+      await assertLinkable(link);
+      items.push({ p, commit, link });
     }
     const temporal = requireTemporal(deps);
     const timestamp = Math.trunc(nowSeconds(deps));

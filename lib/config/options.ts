@@ -280,4 +280,10 @@ export const apiSection = {
   } as OptionSpec<string[]>,
   /** New: when set, each webhook carries `X-DLRN-Signature: sha256=<HMAC of the body>`. */
   webhookSecret: str('webhook_secret'),
+  /** New: request bodies larger than this many bytes are refused with 413. */
+  maxBodyBytes: int('max_body_bytes', 1_048_576, 1),
+  /** New: GraphQL queries deeper, with more aliases, or costing more (api/graphql-limits.ts) get 400. */
+  graphqlMaxDepth: int('graphql_max_depth', 8, 1),
+  graphqlMaxAliases: int('graphql_max_aliases', 30, 0),
+  graphqlMaxCost: int('graphql_max_cost', 25_000, 1),
 } satisfies SectionSpec;

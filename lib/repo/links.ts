@@ -10,5 +10,11 @@ export const switchLink = async (link: string, target: string): Promise<void> =>
   const temp = `${link}_`;
   await rm(temp, { force: true });
   await symlink(relative(dirname(link), target), temp);
-  await rename(temp, link);
+  try {
+    await rename(temp, link);
+  } catch (err) {
+    // A folder in the link's place, say: the temporary link must not stay behind.
+    await rm(temp, { force: true });
+    throw err;
+  }
 };

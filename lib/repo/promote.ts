@@ -5,16 +5,50 @@
  * by putting the previous target back.
  */
 import { lstat, readlink, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { DlrnConfig } from '../config/index.ts';
 import type { CommitAttributes } from '../db/index.ts';
-import { ForbiddenError, GoneError, ToolError } from '../domain/errors.ts';
+import { ForbiddenError, GoneError, InputError, ToolError } from '../domain/errors.ts';
 import { PURGED_FLAG } from '../domain/purge.ts';
 import { commitDir } from '../domain/repo-layout.ts';
 import { switchLink } from './links.ts';
 
-/** Names DLRN reserves for its own links. */
+/** Names DLRN reserves for its own links (refused with DLRN's 403). */
 export const RESERVED_NAMES = ['current', 'consistent'];
+
+/** What the site writes in `repos/` itself (reports, the skiplist, component mode's folder). */
+export const SITE_NAMES = [
+  'report.html',
+  'status_report.html',
+  'status_report.csv',
+  'queue.html',
+  'styles.css',
+  'skiplist.txt',
+  'component',
+];
+
+/** A file name's limit in bytes, less the `_` of the link's temporary name (links.ts). */
+const MAX_NAME_BYTES = 254;
+
+/**
+ * Refuses a promote name that could damage the site. As DLRN, with 403 `Invalid promote_name
+ * <name>`: its reserved links, and names that are not a file of the repos folder (empty, `.`,
+ * `..`, with a `/`). With 400: control characters, more bytes than a file name may hold, and
+ * names of what the site writes itself: its reports and skiplist, their temporary `*.tmp` files,
+ * the `<name>_` a link switch goes through, and the two-character folders of the hashed tree.
+ */
+export const checkPromoteName = (name: string): void => {
+  if (RESERVED_NAMES.includes(name) || ['', '.', '..'].includes(name) || name.includes('/'))
+    throw new ForbiddenError(`Invalid promote_name ${name}`);
+  const refuse = (why: string): never => {
+    throw new InputError(`Invalid promote_name ${JSON.stringify(name)}: ${why}`);
+  };
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) refuse('it contains control characters');
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) refuse(`it is longer than ${MAX_NAME_BYTES} bytes`);
+  if (SITE_NAMES.includes(name) || name.endsWith('.tmp') || name.endsWith('_') || /^[0-9a-f]{2}$/.test(name))
+    refuse('the site writes a file or folder of this name itself');
+};
 
 export interface PromotionLink {
   /** The directory the link lives in. */
@@ -30,7 +64,7 @@ export interface PromotionLink {
  * the base directory, and purged commits, before anything is touched.
  */
 export const promotionLink = (config: DlrnConfig, commit: CommitAttributes, name: string): PromotionLink => {
-  if (RESERVED_NAMES.includes(name)) throw new ForbiddenError(`Invalid promote_name ${name}`);
+  checkPromoteName(name);
   if ((commit.flags ?? 0) & PURGED_FLAG)
     throw new GoneError('commit_hash+distro_hash+extended_hash has been purged, cannot promote it');
   const repos = resolve(config.default.datadir, 'repos');
@@ -45,6 +79,15 @@ export const promotionLink = (config: DlrnConfig, commit: CommitAttributes, name
     component: commit.component,
   });
   return { base, link, target: join(repos, dir) };
+};
+
+/** Refuses (400) a promotion whose link's place holds a file or a folder, not a link. */
+export const assertLinkable = async (p: PromotionLink): Promise<void> => {
+  const stat = await lstat(p.link).catch(() => undefined);
+  if (stat && !stat.isSymbolicLink())
+    throw new InputError(
+      `Invalid promote_name ${basename(p.link)}: the site holds a file or folder of that name`,
+    );
 };
 
 /** Where `link` points now (as stored), or undefined when there is no link. */

@@ -35,7 +35,7 @@ export interface Api {
   call(
     method: string,
     path: string,
-    options?: { body?: unknown; auth?: boolean; type?: string },
+    options?: { body?: unknown; auth?: boolean | string; type?: string; headers?: Record<string, string> },
   ): Promise<{ status: number; body: any; headers: Headers; text: string }>;
 }
 
@@ -46,7 +46,7 @@ export interface Api {
 export const startApi = async (
   kind: DatabaseKind,
   t: { teardown(fn: () => Promise<void>): void },
-  options: { temporal?: boolean; ini?: string; webhookRetryInterval?: string } = {},
+  options: { temporal?: boolean; ini?: string; webhookRetryInterval?: string; now?: () => number } = {},
 ): Promise<Api> => {
   const dir = await mkdtemp(join(tmpdir(), 'dlrnt-api-'));
   const target = await freshDatabase(kind);
@@ -90,7 +90,7 @@ export const startApi = async (
     config,
     db,
     logger,
-    now: () => NOW,
+    now: options.now ?? (() => NOW),
     ...(temporal ? { temporal } : {}),
     ...(options.webhookRetryInterval ? { webhookRetryInterval: options.webhookRetryInterval } : {}),
   });
@@ -111,8 +111,8 @@ export const startApi = async (
     db,
     datadir,
     call: async (method, path, options = {}) => {
-      const headers: Record<string, string> = {};
-      if (options.auth) headers.Authorization = AUTH;
+      const headers: Record<string, string> = { ...options.headers };
+      if (options.auth) headers.Authorization = options.auth === true ? AUTH : options.auth;
       if (options.body !== undefined) headers['Content-Type'] = options.type ?? 'application/json';
       const response = await fetch(`${url}${path}`, {
         method,

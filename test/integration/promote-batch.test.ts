@@ -42,12 +42,13 @@ test('a batch promotes every item and answers with the last one', async (t) => {
 test('when the third of four promotions fails, links and rows are exactly as before the call', async (t) => {
   const api = await startApi('sqlite', t, { temporal: true });
   const repos = join(api.datadir, 'repos');
-  // Before: "first" points elsewhere, "second" does not exist, "third" is a directory with a
-  // file in it, which no link can replace: the third step fails on the file system.
+  // Before: "first" points elsewhere, "second" does not exist, and a folder with a file in it
+  // sits where the switch of "third" makes its temporary link: the third step fails on the file
+  // system. (A folder at "third" itself is refused before the saga starts.)
   await mkdir(join(repos, 'old', 'target'), { recursive: true });
   await symlink('old/target', join(repos, 'first'));
-  await mkdir(join(repos, 'third'));
-  await writeFile(join(repos, 'third', 'keep'), 'not a link');
+  await mkdir(join(repos, 'third_'));
+  await writeFile(join(repos, 'third_', 'keep'), 'not a link');
   const rowsBefore = (await api.db.models.Promotion.findAll({ order: [['id', 'ASC']] })).map((r) =>
     r.get({ plain: true }),
   );
@@ -65,7 +66,8 @@ test('when the third of four promotions fails, links and rows are exactly as bef
   t.is(await linkOf(join(repos, 'first')), 'old/target');
   t.is(await linkOf(join(repos, 'second')), undefined);
   t.is(await lstat(join(repos, 'second')).catch(() => 'absent'), 'absent');
-  t.true((await lstat(join(repos, 'third'))).isDirectory());
+  t.is(await lstat(join(repos, 'third')).catch(() => 'absent'), 'absent');
+  t.true((await lstat(join(repos, 'third_'))).isDirectory());
   t.is(await lstat(join(repos, 'fourth')).catch(() => 'absent'), 'absent');
   const rowsAfter = (await api.db.models.Promotion.findAll({ order: [['id', 'ASC']] })).map((r) =>
     r.get({ plain: true }),

@@ -83,6 +83,10 @@ test('missing options take DLRN defaults, and paths default to the install', (t)
     protectReadEndpoints: false,
     webhookUrls: [],
     webhookSecret: null,
+    maxBodyBytes: 1_048_576,
+    graphqlMaxDepth: 8,
+    graphqlMaxAliases: 30,
+    graphqlMaxCost: 25_000,
   });
 });
 

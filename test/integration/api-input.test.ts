@@ -1,0 +1,128 @@
+/**
+ * What a caller sends cannot hurt the site: promote names that would replace the site's own
+ * files or leave temporary links are refused before anything is touched.
+ */
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PYSAML, startApi } from '../helpers/api.ts';
+
+const promotion = (promote_name: string) => ({
+  commit_hash: PYSAML.commit_hash,
+  distro_hash: PYSAML.distro_hash,
+  promote_name,
+});
+
+test('promote names that would damage the site are refused and touch nothing', async (t) => {
+  const api = await startApi('sqlite', t);
+  const repos = join(api.datadir, 'repos');
+  await writeFile(join(repos, 'report.html'), '<html>the report</html>');
+  await mkdir(join(repos, 'my-folder'));
+  await writeFile(join(repos, 'notes'), 'a file the operator keeps here');
+  const before = (await readdir(repos)).sort();
+  const promotions = await api.db.models.Promotion.count();
+
+  const refused: [string, number, RegExp][] = [
+    ['report.html', 400, /the site writes a file or folder of this name itself/],
+    ['status_report.csv', 400, /the site writes/],
+    ['status_report.html', 400, /the site writes/],
+    ['queue.html', 400, /the site writes/],
+    ['styles.css', 400, /the site writes/],
+    ['skiplist.txt', 400, /the site writes/],
+    ['current_', 400, /the site writes/],
+    ['consistent_', 400, /the site writes/],
+    ['tripleo-ci_', 400, /the site writes/],
+    ['report.html.1234.ab12cd34.tmp', 400, /the site writes/],
+    ['2d', 400, /the site writes/],
+    ['line\nbreak', 400, /control characters/],
+    ['tab\there', 400, /control characters/],
+    ['x'.repeat(300), 400, /longer than 254 bytes/],
+    ['é'.repeat(128), 400, /longer than 254 bytes/],
+    ['my-folder', 400, /holds a file or folder of that name/],
+    ['notes', 400, /holds a file or folder of that name/],
+    ['current', 403, /^Invalid promote_name current$/],
+    ['a/b', 403, /^Invalid promote_name a\/b$/],
+    ['..', 403, /^Invalid promote_name ..$/],
+    ['', 403, /^Invalid promote_name $/],
+  ];
+  for (const [name, status, message] of refused) {
+    const single = await api.call('POST', '/api/promote', { auth: true, body: promotion(name) });
+    t.is(single.status, status, JSON.stringify(name));
+    t.regex(String((single.body as { message: string }).message), message, JSON.stringify(name));
+    // A batch with one such item is refused whole, before any link moves.
+    const batch = await api.call('POST', '/api/promote-batch', {
+      auth: true,
+      body: [promotion('fine-name'), promotion(name)],
+    });
+    t.is(batch.status, status, `batch: ${JSON.stringify(name)}`);
+  }
+  t.deepEqual((await readdir(repos)).sort(), before);
+  t.true((await lstat(join(repos, 'report.html'))).isFile());
+  t.is(await api.db.models.Promotion.count(), promotions);
+
+  // Names that are fine still work, a multi-byte one at the limit included.
+  const ok = await api.call('POST', '/api/promote', { auth: true, body: promotion('é'.repeat(127)) });
+  t.is(ok.status, 201);
+  t.true((await lstat(join(repos, 'é'.repeat(127)))).isSymbolicLink());
+  t.false(existsSync(join(repos, `${'é'.repeat(127)}_`)));
+});
+
+test('numbers out of the columns range are a 400 naming the parameter, not a database error', async (t) => {
+  const api = await startApi('sqlite', t);
+  for (const path of [
+    '/api/promotions?offset=100000000000000000000',
+    '/api/promotions?limit=2147483648',
+    '/api/last_tested_repo?max_age=100000000000000000000',
+  ]) {
+    const answer = await api.call('GET', path);
+    t.is(answer.status, 400, path);
+    t.regex(answer.text, /ensure this value is (less|greater) than or equal to/, path);
+  }
+  t.is((await api.call('GET', '/api/promotions?offset=2147483647')).status, 200);
+});
+
+test('a body over max_body_bytes is a 413; an unexpected failure answers an error id only', async (t) => {
+  const api = await startApi('sqlite', t, { ini: '[api]\nmax_body_bytes=4096\n' });
+  const big = { ...promotion('fine'), notes: 'x'.repeat(10_000) };
+  const tooLarge = await api.call('POST', '/api/promote', { auth: true, body: big });
+  t.is(tooLarge.status, 413);
+  t.regex(tooLarge.text, /larger than 4096 bytes/);
+  t.is(await api.db.models.Promotion.count({ where: { promotionName: 'fine' } }), 0);
+
+  // A table goes away under the API: a 500 that tells the caller an id and nothing else.
+  await api.db.sequelize.getQueryInterface().dropTable('promotions');
+  const failed = await api.call('GET', '/api/promotions');
+  t.is(failed.status, 500);
+  t.regex(
+    String((failed.body as { message: string }).message),
+    /^Internal Server Error \(error id [0-9a-f]{16}\)$/,
+  );
+});
+
+test('GraphQL queries over the alias or cost limits are refused before they run', async (t) => {
+  const api = await startApi('sqlite', t);
+  const gql = (query: string) => api.call('POST', '/api/graphql', { body: { query } });
+  const aliased = (n: number) => Array.from({ length: n }, (_, i) => `a${i}: commits { id }`).join(' ');
+  const many = await gql(`{ ${aliased(200)} }`);
+  t.is(many.status, 400);
+  t.regex(many.text, /the query has 200 aliases, more than 30/);
+  // Beyond 5,000 tokens the parser itself stops.
+  const huge = await gql(`{ ${aliased(2000)} }`);
+  t.is(huge.status, 400);
+  t.regex(huge.text, /more than 5000 tokens/);
+  const costly = Array.from({ length: 12 }, (_, i) => `p${i}: packageStatus { projectName status }`).join(
+    ' ',
+  );
+  const dear = await gql(`{ ${costly} }`);
+  t.is(dear.status, 400);
+  t.regex(dear.text, /the query may cost 36000, more than 25000/);
+  // Fragments count each time they are spread.
+  const spread = await gql(
+    `query { ${Array.from({ length: 31 }, (_, i) => `c${i}: commits { ...f }`).join(' ')} } fragment f on Commit { id }`,
+  );
+  t.regex(spread.text, /31 aliases/);
+  const fine = await gql('{ commits(limit: 2) { projectName status } civote { ciName } }');
+  t.is(fine.status, 200);
+  t.is((fine.body as { data: { commits: unknown[] } }).data.commits.length, 2);
+});
