@@ -32,10 +32,11 @@ export interface VerifyPoolOptions {
 }
 
 // The thread's program: loads sha512-crypt (through tsx when the API runs from the sources) and
-// answers one check per message.
+// answers one check per message. Only import(): it runs as CommonJS or as a module, as the
+// process's flags say.
 const THREAD = `
-const { parentPort, workerData } = require('node:worker_threads');
 (async () => {
+  const { parentPort, workerData } = await import('node:worker_threads');
   if (workerData.loader) (await import(workerData.loader)).register();
   const { verifyPassword } = await import(workerData.module);
   parentPort.on('message', ({ id, password, hash }) => {
