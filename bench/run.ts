@@ -36,6 +36,12 @@ const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const node = process.execPath;
 const dlrnBin = join(ROOT, 'bin', 'dlrn.js');
 
+// `npm run bench -- api ...`: the API's bench (bench/api.ts), nothing else.
+if (process.argv[2] === 'api') {
+  await (await import('./api.ts')).apiBench(process.argv.slice(3));
+  process.exit(0);
+}
+
 const { values: flags } = parseArgs({
   options: {
     sizes: { type: 'string', default: '12,300,2000' },

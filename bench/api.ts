@@ -1,0 +1,272 @@
+/**
+ * `npm run bench -- api [--kinds sqlite,postgres] [--seconds 10] [--connections 50] [--root DIR]
+ * [--out FILE]`
+ *
+ * The API as CI systems use it: a DLRN database of 10,000 commits (500 packages, 20 each) and
+ * 100,000 votes (10 a commit, 20 jobs), served by `dlrn-api` (cluster mode, on a dev server of the
+ * bench's own), loaded with autocannon at 50 connections:
+ *
+ * - `GET /api/repo_status` of a commit with votes;
+ * - `GET /api/last_tested_repo?max_age=0&success=true`;
+ * - `POST /api/report_result` with Basic credentials (a user hashed at passlib's 656,000 rounds);
+ * - `GET /api/health` at 5 connections while 20 requests a second arrive with wrong passwords for
+ *   ten users from changing clients.
+ *
+ * PostgreSQL runs as the tests run it (fsync off). `--root` serves from another checkout (the
+ * same database, the same load), for a before/after; `--cpu-prof DIR` writes the server's CPU
+ * profile there.
+ */
+import autocannon from 'autocannon';
+import { createHash } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { hashPassword } from '../lib/auth/sha512-crypt.ts';
+import { openDatabase } from '../lib/db/index.ts';
+import { freePort, startDevServer } from '../lib/temporal-dev-server.ts';
+import { startPostgres } from '../test/harness/services.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const COMMITS = 10_000;
+const PACKAGES = 500;
+const VOTES_PER_COMMIT = 10;
+const JOBS = 20;
+const BASE_TIME = 1_780_000_000;
+
+const hex = (n: number, salt: string): string => createHash('sha1').update(`${salt}-${n}`).digest('hex');
+
+/** Fills a fresh database (our migrations make DLRN's schema) with the bench's rows. */
+export const fillDatabase = async (url: string): Promise<{ commit: string; distro: string }> => {
+  const db = await openDatabase(url);
+  const { Commit, CiVote, User } = db.models;
+  for (let start = 0; start < COMMITS; start += 1_000) {
+    await Commit.bulkCreate(
+      Array.from({ length: 1_000 }, (_, k) => {
+        const i = start + k;
+        const pkg = `package-${String(i % PACKAGES).padStart(3, '0')}`;
+        const dt = BASE_TIME + i * 60;
+        return {
+          type: 'rpm',
+          dtCommit: dt,
+          dtDistro: dt,
+          dtExtended: 0,
+          dtBuild: dt + 30,
+          projectName: pkg,
+          repoDir: `/data/${pkg}`,
+          distgitDir: `/data/${pkg}_distro`,
+          commitHash: hex(i, 'commit'),
+          distroHash: hex(i, 'distro'),
+          extendedHash: null,
+          commitBranch: 'master',
+          status: i % 17 === 0 ? 'FAILED' : 'SUCCESS',
+          component: null,
+          artifacts: `repos/x/${pkg}-1.0-1.src.rpm,repos/x/${pkg}-1.0-1.noarch.rpm`,
+          notes: 'OK',
+          flags: 0,
+          versionsCsv: null,
+        };
+      }),
+      { validate: false },
+    );
+  }
+  const ids = (await Commit.findAll({
+    attributes: ['id'],
+    order: [['id', 'ASC']],
+    raw: true,
+  })) as unknown as {
+    id: number;
+  }[];
+  // Votes name their user: the users first. passlib's rounds, as `dlrn-user` makes them; ten more users share one hash.
+  const hash = hashPassword('s3cret');
+  await User.bulkCreate([
+    { username: 'ci', password: hash },
+    ...Array.from({ length: 10 }, (_, i) => ({ username: `user${i}`, password: hash })),
+  ]);
+  const votes = ids.flatMap(({ id }, i) =>
+    Array.from({ length: VOTES_PER_COMMIT }, (_, v) => ({
+      commitId: id,
+      ciName: `job-${(i + v) % JOBS}`,
+      ciUrl: `https://ci.example/${i}/${v}`,
+      ciVote: (i + v) % 3 !== 0,
+      ciInProgress: false,
+      timestamp: BASE_TIME + i * 60 + v,
+      notes: '',
+      user: 'ci',
+      component: null,
+    })),
+  );
+  for (let start = 0; start < votes.length; start += 500)
+    await CiVote.bulkCreate(votes.slice(start, start + 500), { validate: false });
+  const target = await Commit.findByPk(ids[ids.length - 3]?.id ?? 1);
+  await db.close();
+  return {
+    commit: target?.getDataValue('commitHash') ?? '',
+    distro: target?.getDataValue('distroHash') ?? '',
+  };
+};
+
+const startApi = async (
+  root: string,
+  ini: string,
+  cpuProf: string | undefined,
+): Promise<{ child: ChildProcess; url: string; port: number }> => {
+  const bin = join(root, 'bin', 'dlrn-api.js');
+  const command = cpuProf ? process.execPath : bin;
+  const args = ['--config-file', ini];
+  if (cpuProf) args.unshift('--max-semi-space-size=1', '--cpu-prof', `--cpu-prof-dir=${cpuProf}`, bin);
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const url = await new Promise<string>((ready, fail) => {
+    const seen = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/[^/]+)/.exec(output);
+      if (match?.[1]) ready(match[1]);
+    };
+    child.stdout?.on('data', seen);
+    child.stderr?.on('data', seen);
+    child.once('exit', (code) => fail(new Error(`dlrn-api exited ${code}: ${output.slice(-2000)}`)));
+  });
+  return { child, url, port: Number(new URL(url).port) };
+};
+
+interface Load {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+const load = async (options: autocannon.Options): Promise<Load> => {
+  const result = await autocannon(options);
+  return {
+    requests: result.requests.total,
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+};
+
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+export const apiBench = async (argv: string[]): Promise<void> => {
+  const { values: flags } = parseArgs({
+    args: argv,
+    options: {
+      kinds: { type: 'string', default: 'sqlite,postgres' },
+      seconds: { type: 'string', default: '10' },
+      connections: { type: 'string', default: '50' },
+      root: { type: 'string', default: ROOT },
+      out: { type: 'string' },
+      'cpu-prof': { type: 'string' },
+    },
+  });
+  const seconds = Number(flags.seconds);
+  const connections = Number(flags.connections);
+  const root = resolve(flags.root ?? ROOT);
+  const work = await mkdtemp(join(tmpdir(), 'dlrn-bench-api-'));
+  const log = (line: string) => void process.stderr.write(`bench api: ${line}\n`);
+  const temporal = await startDevServer({});
+  const results: Record<string, Record<string, Load>> = {};
+  try {
+    for (const kind of (flags.kinds ?? '').split(',')) {
+      log(`${kind}: making the database (${COMMITS} commits, ${COMMITS * VOTES_PER_COMMIT} votes)`);
+      let url: string;
+      let stopDb = async () => {};
+      if (kind === 'sqlite') url = `sqlite:///${join(work, 'commits.sqlite')}`;
+      else if (kind === 'postgres') {
+        const pg = await startPostgres(work);
+        stopDb = () => pg.stop();
+        url = pg.env.DLRN_TEST_POSTGRES_URL ?? '';
+      } else throw new Error(`--kinds takes sqlite and postgres, not ${kind}`);
+      const sample = await fillDatabase(url);
+      const ini = join(work, `${kind}.ini`);
+      await writeFile(
+        ini,
+        `[DEFAULT]\ndatadir=${join(work, 'data')}\nbaseurl=http://trunk.example/\ndatabase_connection=${url}\n` +
+          `pkginfo_driver=dlrn.drivers.local.LocalDriver\n\n[temporal]\naddress=${temporal.address}\n\n` +
+          `[api]\nlisten=127.0.0.1\nport=${await freePort()}\n`,
+      );
+      const api = await startApi(root, ini, flags['cpu-prof']);
+      try {
+        const auth = { Authorization: basic('ci', 's3cret'), 'Content-Type': 'application/json' };
+        // One request first: the password check is paid once and remembered, as for a CI job.
+        await fetch(`${api.url}/api/health`, { method: 'POST', headers: auth });
+        const run = (path: string, extra: Partial<autocannon.Options> = {}) =>
+          load({ url: `${api.url}${path}`, connections, duration: seconds, ...extra });
+        const byEndpoint: Record<string, Load> = {};
+        log(`${kind}: repo_status`);
+        byEndpoint.repo_status = await run(
+          `/api/repo_status?commit_hash=${sample.commit}&distro_hash=${sample.distro}`,
+        );
+        log(`${kind}: last_tested_repo`);
+        byEndpoint.last_tested_repo = await run('/api/last_tested_repo?max_age=0&success=true');
+        log(`${kind}: report_result`);
+        byEndpoint.report_result = await run('/api/report_result', {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({
+            job_id: 'bench-ci',
+            commit_hash: sample.commit,
+            distro_hash: sample.distro,
+            url: 'https://ci.example/bench',
+            timestamp: BASE_TIME + COMMITS * 60,
+            success: true,
+          }),
+        });
+        log(`${kind}: health while wrong passwords arrive (20/s)`);
+        let attempt = 0;
+        const attack = setInterval(() => {
+          attempt++;
+          void fetch(`${api.url}/api/health`, {
+            method: 'POST',
+            headers: {
+              Authorization: basic(`user${attempt % 10}`, `wrong-${attempt}`),
+              'X-Forwarded-For': `10.9.${attempt % 250}.${attempt % 7}`,
+            },
+          }).catch(() => undefined);
+        }, 50);
+        try {
+          byEndpoint.health_under_attack = await load({
+            url: `${api.url}/api/health`,
+            connections: 5,
+            duration: seconds,
+          });
+        } finally {
+          clearInterval(attack);
+        }
+        results[kind] = byEndpoint;
+      } finally {
+        api.child.kill('SIGTERM');
+        await new Promise((r) => api.child.once('exit', r));
+        await stopDb();
+      }
+    }
+  } finally {
+    await temporal.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+  const rows = Object.entries(results).flatMap(([kind, byEndpoint]) =>
+    Object.entries(byEndpoint).map(
+      ([endpoint, l]) =>
+        `| ${kind} | ${endpoint} | ${l.rps} | ${l.p50} ms | ${l.p99} ms | ${l.requests} | ${l.non2xx} | ${l.errors} |`,
+    ),
+  );
+  const table = [
+    '| database | endpoint | req/s | p50 | p99 | requests | non-2xx | errors |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+  process.stdout.write(`${table}\n`);
+  if (flags.out)
+    await writeFile(
+      flags.out,
+      `${JSON.stringify({ date: new Date().toISOString(), root, seconds, connections, results, table }, null, 2)}\n`,
+    );
+};
