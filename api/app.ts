@@ -10,6 +10,7 @@ import { errorMiddleware, HttpError } from './errors.ts';
 import { serveGraphql } from './graphql.ts';
 import { floatJson } from './json.ts';
 import { createMetrics } from './metrics.ts';
+import { createReadCache } from './read-cache.ts';
 import { createRouter } from './routes/index.ts';
 
 export type { ApiDeps } from './context.ts';
@@ -19,6 +20,8 @@ export const createApp = (deps: ApiDeps): Koa<ApiState> => {
   app.proxy = true;
   const metrics = createMetrics(deps);
   app.use(errorMiddleware(deps.logger));
+  const cache = createReadCache(deps.readCacheMs ?? deps.config.api.readCacheMs, deps.now);
+  app.use(cache.dropOnWrite);
   app.use(metrics.timeRequests);
   app.use(floatJson);
   app.use(
@@ -34,7 +37,7 @@ export const createApp = (deps: ApiDeps): Koa<ApiState> => {
       },
     }),
   );
-  const router = createRouter(deps, createAuthenticator(deps));
+  const router = createRouter(deps, { ...createAuthenticator(deps), cached: cache.serve });
   // Never authenticated, as in DLRN.
   router.get('/metrics', metrics.serve);
   // Never authenticated either, as in DLRN.

@@ -15,6 +15,8 @@ export interface ApiDeps {
   webhookRetryInterval?: string;
   /** Where the API starts workflows (promote-batch, remote import, trigger). */
   temporal?: { client: Client; taskQueue: string };
+  /** `[api] read_cache_ms` instead of the configuration's (tests that write rows behind the API). */
+  readCacheMs?: number;
   /** Where passwords are checked; the process's shared pool of threads when omitted. */
   verifyPool?: VerifyPool;
 }

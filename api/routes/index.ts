@@ -10,6 +10,8 @@ import { pageRoutes } from '../pages.ts';
 export interface Auth {
   read: Middleware<ApiState>;
   write: Middleware<ApiState>;
+  /** After `read` on the answers CI systems poll: api/read-cache.ts. */
+  cached: Middleware<ApiState>;
 }
 
 export const createRouter = (deps: ApiDeps, auth: Auth): Router<ApiState> => {

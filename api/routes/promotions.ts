@@ -72,7 +72,7 @@ export const promotionRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: A
   const { models } = deps.db;
   const baseurl = deps.config.default.baseurl;
 
-  router.get('/api/promotions', auth.read, async (ctx) => {
+  router.get('/api/promotions', auth.read, auth.cached, async (ctx) => {
     const p = parseParams(ctx, promotionsSchema);
     if (Boolean(p.commit_hash) !== Boolean(p.distro_hash))
       throw new HttpError(400, 'Both commit_hash and distro_hash must be specified');

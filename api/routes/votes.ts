@@ -3,14 +3,15 @@
  * with DLRN's parameters, rules and messages (dlrn-spec §7.2).
  */
 import type { Router } from '@koa/router';
-import { Op, type WhereOptions } from 'sequelize';
+import { Op, type CreationAttributes, type WhereOptions } from 'sequelize';
 import { z } from 'zod';
-import type { CiVoteAttributes, CommitAttributes } from '../../lib/db/index.ts';
+import type { CiVoteAttributes, CiVoteModel, CommitAttributes } from '../../lib/db/index.ts';
 import { requireCommit } from '../commits.ts';
 import { nowSeconds, type ApiDeps, type ApiState } from '../context.ts';
 import { HttpError } from '../errors.ts';
 import { bool, int, parseParams, requireJson, str } from '../params.ts';
 import { emitEvent } from '../temporal.ts';
+import { groupCommit } from '../group-commit.ts';
 import type { Auth } from './index.ts';
 
 const voteOf = (
@@ -119,8 +120,10 @@ const reportSchema = z
 
 export const voteRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth): void => {
   const { models } = deps.db;
+  // report_result's votes: concurrent ones share a transaction (api/group-commit.ts).
+  const storeVote = groupCommit((rows: CreationAttributes<CiVoteModel>[]) => models.CiVote.bulkCreate(rows));
 
-  router.get('/api/repo_status', auth.read, async (ctx) => {
+  router.get('/api/repo_status', auth.read, auth.cached, async (ctx) => {
     const p = parseParams(
       ctx,
       z
@@ -146,7 +149,7 @@ export const voteRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth):
     );
   });
 
-  router.get('/api/agg_status', auth.read, async (ctx) => {
+  router.get('/api/agg_status', auth.read, auth.cached, async (ctx) => {
     const p = parseParams(ctx, z.object({ aggregate_hash: str, success: bool.optional() }).passthrough());
     const votes = await models.CiVoteAgg.findAll({
       where: { refHash: p.aggregate_hash, ...(p.success === undefined ? {} : { ciVote: p.success }) },
@@ -167,7 +170,7 @@ export const voteRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth):
     });
   });
 
-  router.get('/api/last_tested_repo', auth.read, async (ctx) => {
+  router.get('/api/last_tested_repo', auth.read, auth.cached, async (ctx) => {
     const p = parseParams(ctx, lastTestedSchema);
     checkLastTested(p);
     const vote = await findVote(deps, p);
@@ -228,7 +231,7 @@ export const voteRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth):
     } else {
       commit = await requireCommit(deps.db, p.commit_hash ?? '', p.distro_hash ?? '', p.extended_hash);
       component = commit.component;
-      await models.CiVote.create({ commitId: commit.id, component, ...common });
+      await storeVote({ commitId: commit.id, component, ...common });
     }
     const body = {
       commit_hash: p.commit_hash ?? null,

@@ -280,6 +280,11 @@ export const apiSection = {
   } as OptionSpec<string[]>,
   /** New: when set, each webhook carries `X-DLRN-Signature: sha256=<HMAC of the body>`. */
   webhookSecret: str('webhook_secret'),
+  /**
+   * New: how long `repo_status`, `agg_status`, `last_tested_repo` and `promotions` answers are
+   * kept (api/read-cache.ts); this API's own writes drop them at once. 0: off.
+   */
+  readCacheMs: int('read_cache_ms', 1_000, 0),
   /** New: request bodies larger than this many bytes are refused with 413. */
   maxBodyBytes: int('max_body_bytes', 1_048_576, 1),
   /** New: GraphQL queries deeper, with more aliases, or costing more (api/graphql-limits.ts) get 400. */

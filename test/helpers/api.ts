@@ -46,7 +46,14 @@ export interface Api {
 export const startApi = async (
   kind: DatabaseKind,
   t: { teardown(fn: () => Promise<void>): void },
-  options: { temporal?: boolean; ini?: string; webhookRetryInterval?: string; now?: () => number } = {},
+  options: {
+    temporal?: boolean;
+    ini?: string;
+    webhookRetryInterval?: string;
+    now?: () => number;
+    /** The read cache's life; off (0) unless a test is about it, as tests write rows directly. */
+    readCacheMs?: number;
+  } = {},
 ): Promise<Api> => {
   const dir = await mkdtemp(join(tmpdir(), 'dlrnt-api-'));
   const target = await freshDatabase(kind);
@@ -91,6 +98,7 @@ export const startApi = async (
     db,
     logger,
     now: options.now ?? (() => NOW),
+    readCacheMs: options.readCacheMs ?? 0,
     ...(temporal ? { temporal } : {}),
     ...(options.webhookRetryInterval ? { webhookRetryInterval: options.webhookRetryInterval } : {}),
   });

@@ -6,7 +6,7 @@ import test from 'ava';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PYSAML, startApi } from '../helpers/api.ts';
+import { NOW, PYSAML, startApi } from '../helpers/api.ts';
 
 const promotion = (promote_name: string) => ({
   commit_hash: PYSAML.commit_hash,
@@ -125,4 +125,41 @@ test('GraphQL queries over the alias or cost limits are refused before they run'
   const fine = await gql('{ commits(limit: 2) { projectName status } civote { ciName } }');
   t.is(fine.status, 200);
   t.is((fine.body as { data: { commits: unknown[] } }).data.commits.length, 2);
+});
+
+test('polled answers are kept for read_cache_ms, and dropped at once by a write through the API', async (t) => {
+  let now = NOW;
+  const api = await startApi('sqlite', t, { now: () => now, readCacheMs: 1_000 });
+  const status = `/api/repo_status?commit_hash=${PYSAML.commit_hash}&distro_hash=${PYSAML.distro_hash}`;
+  const votes = async () => ((await api.call('GET', status)).body as unknown[]).length;
+  const before = await votes();
+  // A vote written by another process (a builder, another API) shows once the answer expires.
+  await api.db.models.CiVote.create({
+    commitId: PYSAML.id,
+    ciName: 'outside',
+    ciUrl: '',
+    ciVote: true,
+    ciInProgress: false,
+    timestamp: NOW / 1000,
+    notes: '',
+    user: null,
+    component: null,
+  });
+  t.is(await votes(), before);
+  now += 1_001;
+  t.is(await votes(), before + 1);
+  // A vote through the API shows on the next request.
+  const reported = await api.call('POST', '/api/report_result', {
+    auth: true,
+    body: {
+      job_id: 'through-api',
+      commit_hash: PYSAML.commit_hash,
+      distro_hash: PYSAML.distro_hash,
+      url: 'http://ci.example/2',
+      timestamp: NOW / 1000,
+      success: true,
+    },
+  });
+  t.is(reported.status, 201);
+  t.is(await votes(), before + 2);
 });

@@ -83,6 +83,7 @@ test('missing options take DLRN defaults, and paths default to the install', (t)
     protectReadEndpoints: false,
     webhookUrls: [],
     webhookSecret: null,
+    readCacheMs: 1_000,
     maxBodyBytes: 1_048_576,
     graphqlMaxDepth: 8,
     graphqlMaxAliases: 30,

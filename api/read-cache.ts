@@ -1,0 +1,70 @@
+/**
+ * The answers CI systems poll (`repo_status`, `last_tested_repo`), kept briefly. Every write this
+ * API receives (a vote, a promotion, a recheck; answered or not) drops them all at once, so a job sees
+ * its own vote on its next request; writes by other processes (a builder's `consistent` vote,
+ * another API instance) show after at most `[api] read_cache_ms`. 0 turns it off.
+ *
+ * Only 200 answers of GET requests are kept, keyed by the path, the query string and the JSON body
+ * (DLRN still reads GET bodies), after authentication has run; at most MAX_ENTRIES of them.
+ */
+import type { Context, Next } from 'koa';
+import type { ApiState } from './context.ts';
+
+const MAX_ENTRIES = 1_000;
+
+interface Entry {
+  generation: number;
+  until: number;
+  body: unknown;
+  type: string;
+}
+
+export interface ReadCache {
+  /** Route middleware: answers from the cache, or keeps what the route answers. */
+  serve: (ctx: Context & { state: ApiState }, next: Next) => Promise<void>;
+  /** App middleware: any request other than GET or HEAD drops every entry. */
+  dropOnWrite: (ctx: Context, next: Next) => Promise<void>;
+}
+
+export const createReadCache = (ttlMs: number, now: () => number = Date.now): ReadCache => {
+  const entries = new Map<string, Entry>();
+  let generation = 0;
+  return {
+    serve: async (ctx, next) => {
+      if (ttlMs <= 0 || ctx.method !== 'GET') {
+        await next();
+        return;
+      }
+      const body = (ctx.request as { body?: unknown }).body;
+      const key = `${ctx.path}?${ctx.querystring}\n${body === undefined ? '' : JSON.stringify(body)}`;
+      const hit = entries.get(key);
+      if (hit && hit.generation === generation && hit.until > now()) {
+        ctx.type = hit.type;
+        ctx.body = hit.body;
+        return;
+      }
+      const started = generation;
+      await next();
+      if (ctx.status !== 200 || started !== generation) return;
+      entries.delete(key);
+      entries.set(key, { generation, until: now() + ttlMs, body: ctx.body, type: ctx.type });
+      if (entries.size > MAX_ENTRIES) {
+        const oldest = entries.keys().next();
+        if (!oldest.done) entries.delete(oldest.value);
+      }
+    },
+    dropOnWrite: async (ctx, next) => {
+      if (ctx.method === 'GET' || ctx.method === 'HEAD') {
+        await next();
+        return;
+      }
+      try {
+        await next();
+      } finally {
+        // Whatever the answer: a write that failed half-way may still have changed rows.
+        generation++;
+        entries.clear();
+      }
+    },
+  };
+};
