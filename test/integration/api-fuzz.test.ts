@@ -14,7 +14,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AUTH, PYSAML, startApi, TRIPLEO, type Api } from '../helpers/api.ts';
 
-const RUNS_PER_ENDPOINT = Number(process.env.DLRN_FUZZ_RUNS ?? 1000);
+const RUNS_PER_ENDPOINT = Number(process.env.DLRN_FUZZ_RUNS ?? 500);
 
 const ENDPOINTS: [method: string, path: string][] = [
   ['GET', '/api/health'],
@@ -178,11 +178,13 @@ const query = (p: Record<string, unknown>): string => {
 
 /** What a refused request must leave as it was: every table's rows and the published tree. */
 const fingerprint = async (api: Api): Promise<string> => {
-  const { Commit, CiVote, Promotion, User } = api.db.models;
-  const counts = await Promise.all([Commit.count(), CiVote.count(), Promotion.count(), User.count()]);
-  const flags = await Commit.sum('flags');
+  const tables = ['commits', 'civotes', 'civotes_agg', 'promotions', 'users'];
+  const [counts] = await api.db.sequelize.query(
+    `SELECT ${tables.map((t) => `(SELECT COUNT(*) FROM ${t}) AS ${t}`).join(', ')}, ` +
+      '(SELECT SUM(flags) FROM commits) AS flags, (SELECT MAX(id) FROM civotes) AS last_vote',
+  );
   const tree = await readdir(join(api.datadir, 'repos'), { recursive: true });
-  return JSON.stringify([counts, flags, tree.sort()]);
+  return JSON.stringify([counts, tree.sort()]);
 };
 
 test('generated requests to every endpoint: no 5xx, the API stays up, refused requests change nothing', async (t) => {
