@@ -81,6 +81,8 @@ export const createAuthenticator = (deps: ApiDeps) => {
   };
 
   const check = async (username: string, password: string, client: string): Promise<boolean> => {
+    // No user name holds a NUL (the database refuses one): not a user, without asking.
+    if (username.includes('\u0000')) return false;
     const user = await deps.db.models.User.findByPk(username);
     if (!user) return false;
     const stored = user.getDataValue('password');

@@ -6,6 +6,7 @@ import lockfile from 'proper-lockfile';
 import { Sequelize, type Options } from 'sequelize';
 import { DatabaseError } from '../domain/errors.ts';
 import { createMigrator } from './migrations.ts';
+import { guardAgainstNul } from './nul-guard.ts';
 import { defineModels, type Models } from './models.ts';
 import { parseDatabaseUrl, type DatabaseTarget } from './url.ts';
 
@@ -114,6 +115,7 @@ export const openDatabase = async (
       cause: err,
     });
   }
+  guardAgainstNul(sequelize);
   return { sequelize, models: defineModels(sequelize), target, close: () => sequelize.close() };
 };
 export * from './queries.ts';

@@ -72,7 +72,8 @@ export const startApi = async (
       `database_connection=${target.url}\n${options.ini ?? ''}`,
   );
   const config = await loadConfig(ini);
-  const logger = createLogger({ level: 'fatal' });
+  // DLRN_TEST_LOG=error (say) shows what the API logs, such as the cause of a 500.
+  const logger = createLogger({ level: process.env.DLRN_TEST_LOG ?? 'fatal' });
   let temporal: { client: Client; taskQueue: string } | undefined;
   let stopWorker = async () => {};
   if (options.temporal) {

@@ -221,7 +221,7 @@ test('generated requests to every endpoint: no 5xx, the API stays up, refused re
             throw new Error(`${method} ${path} was refused (${response.status}) but changed the site`);
         } else state = await fingerprint(api);
       }),
-      { numRuns: RUNS_PER_ENDPOINT, seed: 20261202 },
+      { numRuns: RUNS_PER_ENDPOINT, seed: 20261202, includeErrorInReport: true },
     );
   }
   t.is((await api.call('GET', '/api/health')).status, 200);

@@ -95,6 +95,16 @@ test('the detail pages need their parameters, and offsets must not be negative',
     message: 'Please specify either ref_hash or ci_name as parameters.',
   });
   t.is((await api.call('GET', '/api/civotes.html?offset=-1')).status, 400);
+  // A later page links back to the one before it (found by the fuzz test: it was a 500).
+  for (const [page, offset, previous] of [
+    ['civotes.html', 1, 0],
+    ['civotes_agg.html', 1, 0],
+    ['civotes.html', 250, 150],
+  ] as const) {
+    const later = await fetch(`${api.url}/api/${page}?offset=${offset}`);
+    t.is(later.status, 200, `${page}?offset=${offset}`);
+    t.regex(await later.text(), new RegExp(`id="previous" href="\\?offset=${previous}"`));
+  }
   const css = await fetch(`${api.url}/static/styles.css`);
   t.is(css.status, 200);
   t.regex(css.headers.get('content-type') ?? '', /text\/css/);

@@ -4,9 +4,9 @@
  * fresh database gets exactly DLRN's tables and columns.
  */
 import test from 'ava';
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { Op, QueryTypes, type Sequelize } from 'sequelize';
 import { ALEMBIC_HEAD, camelCase, DLRN_TABLES, openDatabase, type Database } from '../../lib/db/index.ts';
-import { DatabaseError } from '../../lib/domain/errors.ts';
+import { DatabaseError, InputError } from '../../lib/domain/errors.ts';
 import {
   createDlrnHeadDatabase,
   createDlrnOldDatabase,
@@ -231,3 +231,22 @@ test('an unreachable database is a DatabaseError naming the URL without its pass
     message: /^cannot connect to database postgresql:\/\/dlrn:\*\*\*@127.0.0.1:1\/dlrn: /,
   });
 });
+
+for (const kind of DATABASE_KINDS) {
+  test(`${kind}: a NUL character in a search or a write is an input error and reaches no table`, async (t) => {
+    const db = await open((await newDatabase(kind)).url);
+    const { Commit, User } = db.models;
+    const nul = { instanceOf: InputError, message: /NUL character/ };
+    await t.throwsAsync(Commit.findOne({ where: { commitHash: 'a\u0000b' } }), nul);
+    await t.throwsAsync(Commit.count({ where: { projectName: { [Op.in]: ['x', '\u0000'] } } }), nul);
+    await t.throwsAsync(User.create({ username: 'nul\u0000user', password: 'x' }), nul);
+    await t.throwsAsync(User.bulkCreate([{ username: 'fine', password: 'x\u0000' }]), nul);
+    await User.create({ username: 'fine', password: 'x' });
+    await t.throwsAsync(User.update({ password: '\u0000' }, { where: { username: 'fine' } }), nul);
+    await t.throwsAsync(User.destroy({ where: { username: 'fine\u0000' } }), nul);
+    t.deepEqual(
+      (await User.findAll()).map((u) => [u.getDataValue('username'), u.getDataValue('password')]),
+      [['fine', 'x']],
+    );
+  });
+}
