@@ -108,7 +108,8 @@ export const promotionRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: A
       if (!c || (c.type ?? 'rpm') !== 'rpm') return [];
       return [
         {
-          timestamp: float(r.timestamp),
+          // The stored integer, as DLRN answers it (only promote's own answer has a float).
+          timestamp: r.timestamp,
           commit_hash: c.commitHash,
           distro_hash: c.distroHash,
           extended_hash: c.extendedHash,

@@ -60,9 +60,10 @@ const findVote = async (deps: ApiDeps, p: LastTested): Promise<CiVoteAttributes>
     (
       await CiVote.findOne({
         where,
+        // Of votes with the same time, the first recorded: the row DLRN 0.26.1 answers.
         order: [
           ['timestamp', 'DESC'],
-          ['id', 'DESC'],
+          ['id', 'ASC'],
         ],
       })
     )?.get({ plain: true });

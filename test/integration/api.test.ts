@@ -109,11 +109,12 @@ for (const kind of DATABASE_KINDS) {
       `3a/93/${PYSAML.commit_hash}_024e24f0`,
     );
     t.is(await api.db.models.Promotion.count({ where: { promotionName: 'tripleo-ci-testing' } }), 1);
-    // Promotion timestamps are floats in DLRN's JSON; vote timestamps integers.
+    // promote answers with a float timestamp (DLRN's time.time()); the promotions list and
+    // votes with the stored integers, as DLRN 0.26.1 does.
     t.regex(promoted.text, /"timestamp":1441901490\.0[,}]/);
     t.regex(
       (await api.call('GET', '/api/promotions')).text,
-      /"timestamp":1441901490\.0,.*"timestamp":1441635098\.0,/,
+      /"timestamp":1441901490,.*"timestamp":1441635098,/,
     );
     t.regex(status.text, /"timestamp":1441635095,/);
   });
@@ -454,4 +455,25 @@ test('sqlite: Basic credentials are refused when [api] auth_drivers lacks DBAuth
   t.is(refused.status, 401);
   t.regex(refused.body.message, /auth_drivers lacks DBAuthentication/);
   t.is((await api.call('GET', '/api/health')).status, 200);
+});
+
+test('last_tested_repo picks the first recorded of votes with the same time, as DLRN', async (t) => {
+  const api = await startApi('sqlite', t);
+  const vote = (commitId: number, ciName: string) =>
+    api.db.models.CiVote.create({
+      commitId,
+      ciName,
+      ciUrl: '',
+      ciVote: true,
+      ciInProgress: false,
+      timestamp: 1900000000,
+      notes: '',
+      user: null,
+      component: null,
+    });
+  await vote(PYSAML.id, 'first');
+  await vote(PYSAML.id, 'second');
+  const answer = await api.call('GET', '/api/last_tested_repo?max_age=0&success=true');
+  t.is(answer.status, 200, answer.text);
+  t.like(answer.body, { job_id: 'first', commit_hash: PYSAML.commit_hash, timestamp: 1900000000 });
 });
