@@ -87,7 +87,9 @@ export const runDlrn = async (flags: DlrnFlags): Promise<number> => {
       return { result: await done, url };
     });
     for (const name of result.unknownNames) warn(`No package or project named ${name}.`);
-    if (result.unknownNames.length > 0) return EXIT_FAILURE;
+    // A build run goes on with the names that match, and exits 0 however many match nothing,
+    // as DLRN 0.26.1 does; --status and --recheck name a package they cannot find with exit 1.
+    if (result.unknownNames.length > 0 && (result.status || result.recheck)) return EXIT_FAILURE;
     if (result.status) {
       for (const s of result.status) say(`${s.type.padStart(9)} ${s.name} ${s.status}`);
       return EXIT_OK;
@@ -128,6 +130,13 @@ export const runDlrn = async (flags: DlrnFlags): Promise<number> => {
     }
     for (const skipped of result.skipped) warn(`skipped ${skipped.name}: ${skipped.error}`);
     if (result.builds.length === 0) {
+      // DLRN's own line (RDO's tooling greps it), then ours.
+      warn(
+        flags.packageName.length > 0 || flags.projectName.length > 0
+          ? 'No commits to build. If this is not expected, please make sure the package name(s) are correct, ' +
+              'and that any failed commit you want to rebuild has been removed from the database.'
+          : 'No commits to build.',
+      );
       say(`Nothing new to build: ${result.packages.length} packages checked, every commit already built.`);
       return EXIT_OK;
     }

@@ -160,6 +160,21 @@ test.serial(
       const again = await run(['--config-file', ini, ...temporalFlags()]);
       t.is(again.code, 0);
       t.regex(again.stdout, /Nothing new to build: 12 packages checked/);
+      t.regex(again.stderr, /^No commits to build\.$/m);
+      // A package name that matches nothing: DLRN 0.26.1's line and exit code 0.
+      const unknown = await run([
+        '--config-file',
+        ini,
+        ...temporalFlags(),
+        '--package-name',
+        'no-such-package',
+      ]);
+      t.is(unknown.code, 0, unknown.stderr);
+      t.regex(unknown.stderr, /No package or project named no-such-package\./);
+      t.regex(
+        unknown.stderr,
+        /No commits to build\. If this is not expected, please make sure the package name\(s\) are correct, and that any failed commit you want to rebuild has been removed from the database\./,
+      );
 
       await advanceDemo(join(dir, 'demo'));
       const second = await run(['--config-file', ini, ...temporalFlags(), '--log-commands']);
