@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { run as runWorkflow, RunResult } from '../workflows/run.ts';
+import { failureOf } from '../lib/domain/build.ts';
 import { InputError } from '../lib/domain/errors.ts';
 import { runWorkflowId } from '../lib/domain/temporal-names.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -162,7 +163,9 @@ export const runDlrn = async (flags: DlrnFlags): Promise<number> => {
     }
     for (const b of failed) {
       const log = b.outputDir ? `${config.default.datadir}/${b.outputDir}/rpmbuild.log` : '';
-      const lines = (b.notes ?? '').split('\n').filter((l) => l.trim() !== '');
+      const lines = failureOf(b.notes ?? '')
+        .split('\n')
+        .filter((l) => l.trim() !== '');
       say(
         `  ${b.status === 'RETRY' ? 'RETRY ' : 'FAILED'} ${b.projectName} ${b.commitHash.slice(0, 8)}: ${lines[0] ?? ''}`,
       );

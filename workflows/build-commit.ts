@@ -15,7 +15,7 @@ import { defineSearchAttributeKey } from '@temporalio/common';
 import type { Duration } from '@temporalio/common';
 import type { Activities, ExistingBuild, PostBuildResult, PublishedPackage } from '../activities/index.ts';
 import { ErrorType } from '../lib/domain/errors.ts';
-import { outputDirOf, type BuildJob } from '../lib/domain/build.ts';
+import { failureNotes, outputDirOf, type BuildJob } from '../lib/domain/build.ts';
 import type { BuildStatusName } from '../lib/domain/packages.ts';
 import { SearchAttribute } from '../lib/domain/temporal-names.ts';
 
@@ -172,7 +172,7 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
     // run builds the commit again) until the commit has maxretries RETRY rows; then FAILED.
     status =
       failure.type === ErrorType.TransientBuildError && claim.retries < input.maxretries ? 'RETRY' : 'FAILED';
-    notes = failure.message;
+    notes = failureNotes(job.commit.projectName, failure.message);
   }
   const { id } = await bookkeeping.recordResult({ job: built, status, notes, artifacts });
   let published: PostBuildResult | undefined;

@@ -84,3 +84,17 @@ export const jobPackageOf = (projectName: string, pkg: PackageInfo | undefined):
   maintainers: pkg?.maintainers ?? [],
   ...(pkg?.versionFrom ? { versionFrom: pkg.versionFrom } : {}),
 });
+
+/**
+ * A failed build's notes in DLRN's words: its build step's error as DLRN re-raises it,
+ * `Error in build_rpm_wrapper for <project>: <error>`; the checks after the build (no RPMs, not
+ * installed) are DLRN's own sentences and stand alone.
+ */
+export const failureNotes = (project: string, message: string): string =>
+  /^(No rpms built for |Error installing )/.test(message)
+    ? message
+    : `Error in build_rpm_wrapper for ${project}: ${message}`;
+
+/** The error of failure notes, without DLRN's prefix (for a one-line summary). */
+export const failureOf = (notes: string): string =>
+  notes.replace(/^Error in build_rpm_wrapper for [^:]*: /, '');

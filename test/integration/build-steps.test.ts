@@ -143,7 +143,7 @@ test('spec templates render with renderspec functions; an unknown function fails
   t.is(failed.result.status, 'FAILED');
   t.is(
     failed.result.notes,
-    "spec template badtemplate.spec.j2 calls nope(), which renderspec's fedora style does not provide",
+    "Error in build_rpm_wrapper for badtemplate: spec template badtemplate.spec.j2 calls nope(), which renderspec's fedora style does not provide",
   );
 });
 
@@ -217,7 +217,10 @@ test('custom_preprocess programs run in order with exactly DLRN variables and no
   );
   const failed = await build(t.title, w2);
   t.is(failed.result.status, 'FAILED');
-  t.is(failed.result.notes, 'Custom pre-process failed: cannot fetch the patches');
+  t.is(
+    failed.result.notes,
+    'Error in build_rpm_wrapper for prep-fail: Custom pre-process failed: cannot fetch the patches',
+  );
 });
 
 test('--build-env variables reach the build', async (t) => {
