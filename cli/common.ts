@@ -8,7 +8,11 @@ import type { Database } from '../lib/db/index.ts';
 import { EXIT_USAGE } from './errors.ts';
 import pkg from '../package.json' with { type: 'json' };
 
-export const VERSION: string = pkg.version;
+/** The DLRN release whose files, database, API and flags this project keeps. */
+export const DLRN_COMPATIBLE = '0.26.1';
+
+/** What `--version` prints: ours, and the DLRN release a site can switch from. */
+export const VERSION = `${pkg.version} (compatible with DLRN ${DLRN_COMPATIBLE})`;
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 

@@ -57,6 +57,12 @@ const run = async (args: string[]): Promise<{ code: number; stdout: string; stde
   }
 };
 
+test.serial('--version prints ours and the DLRN release it is compatible with', async (t) => {
+  const { code, stdout } = await run(['--version']);
+  t.is(code, 0);
+  t.regex(stdout, /^\d+\.\d+\.\d+ \(compatible with DLRN 0\.26\.1\)\n$/);
+});
+
 test.serial('--help lists the flags of DLRN', async (t) => {
   const { code, stdout } = await run(['--help']);
   t.is(code, 0);
