@@ -4,7 +4,7 @@
  */
 import type { Models } from '../db/models.ts';
 import { InputError, NotFoundError } from '../domain/errors.ts';
-import { hashPassword, verifyPassword } from './sha512-crypt.ts';
+import { hashPassword } from './sha512-crypt.ts';
 
 export interface HashOptions {
   /** SHA-crypt rounds; passlib's 656000 unless a test wants speed. */
@@ -48,14 +48,4 @@ export const userExists = async (models: Models, username: string): Promise<bool
 export const deleteUser = async (models: Models, username: string): Promise<void> => {
   const deleted = await models.User.destroy({ where: { username } });
   if (deleted === 0) throw new NotFoundError(`User ${username} does not exist`);
-};
-
-/** True when the user exists and the password matches its stored hash. */
-export const checkCredentials = async (
-  models: Models,
-  username: string,
-  password: string,
-): Promise<boolean> => {
-  const user = await models.User.findByPk(username);
-  return user !== null && verifyPassword(password, user.getDataValue('password'));
 };

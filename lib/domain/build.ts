@@ -5,8 +5,6 @@ import type { CommitCandidate, PackageInfo } from './packages.ts';
 import { commitDir } from './repo-layout.ts';
 import { DEFAULT_TASK_QUEUE } from './temporal-names.ts';
 
-export type BuildDriverKind = 'rpmbuild' | 'mock' | 'koji' | 'copr';
-
 export interface BuildJob {
   commit: CommitCandidate;
   /** When the build started, epoch seconds (the workflow's clock, the same on replay). */

@@ -17,7 +17,6 @@ export const searchAttributeDefinitions = (): string[] =>
   Object.values(SearchAttribute).map((name) => `${name}=Keyword`);
 
 export const DEFAULT_TASK_QUEUE = 'dlrn';
-export const DEFAULT_NAMESPACE = 'default';
 
 /** Id of the workflow that checks a worker can do its job (tools, database). */
 export const checkWorkerId = (taskQueue: string, nonce: string): string =>
