@@ -36,8 +36,9 @@ const expiring = <V extends { until: number }>(now: () => number) => {
   return {
     get(key: string): V | undefined {
       const entry = entries.get(key);
-      if (entry && entry.until <= now()) entries.delete(key);
-      return entry && entry.until > now() ? entry : undefined;
+      if (!entry || entry.until > now()) return entry;
+      entries.delete(key);
+      return undefined;
     },
     set(key: string, value: V): void {
       entries.delete(key);
@@ -88,8 +89,9 @@ export const createAuthenticator = (deps: ApiDeps) => {
     const stored = user.getDataValue('password');
     const key = createHash('sha256').update(`${username}\0${password}\0${stored}`).digest('hex');
     if (verified.get(key)) return true;
+    const clientKey = `client\0${username}\0${client}`;
     const limits: [string, number][] = [
-      [`client\0${username}\0${client}`, CLIENT_FAILURES],
+      [clientKey, CLIENT_FAILURES],
       [`user\0${username}`, USER_FAILURES],
     ];
     throttle(limits);
@@ -109,7 +111,7 @@ export const createAuthenticator = (deps: ApiDeps) => {
       failed(limits);
       return false;
     }
-    failures.delete(limits[0]?.[0] ?? '');
+    failures.delete(clientKey);
     verified.set(key, { until: now() + REMEMBER_MS });
     return true;
   };

@@ -1,19 +1,20 @@
 /**
  * The answers CI systems poll (`repo_status`, `last_tested_repo`), kept briefly. Every write this
- * API receives (a vote, a promotion, a recheck; answered or not) drops them all at once, so a job sees
- * its own vote on its next request; writes by other processes (a builder's `consistent` vote,
- * another API instance) show after at most `[api] read_cache_ms`. 0 turns it off.
+ * API receives (a vote, a promotion, a recheck; answered or not, unless refused for its
+ * credentials) drops them all at once, so a job sees its own vote on its next request; writes by
+ * other processes (a builder's `consistent` vote, another API instance) show after at most
+ * `[api] read_cache_ms`. 0 turns it off.
  *
  * Only 200 answers of GET requests are kept, keyed by the path, the query string and the JSON body
  * (DLRN still reads GET bodies), after authentication has run; at most MAX_ENTRIES of them.
  */
 import type { Context, Next } from 'koa';
 import type { ApiState } from './context.ts';
+import { HttpError } from './errors.ts';
 
 const MAX_ENTRIES = 1_000;
 
 interface Entry {
-  generation: number;
   until: number;
   body: unknown;
   type: string;
@@ -38,16 +39,17 @@ export const createReadCache = (ttlMs: number, now: () => number = Date.now): Re
       const body = (ctx.request as { body?: unknown }).body;
       const key = `${ctx.path}?${ctx.querystring}\n${body === undefined ? '' : JSON.stringify(body)}`;
       const hit = entries.get(key);
-      if (hit && hit.generation === generation && hit.until > now()) {
+      if (hit && hit.until > now()) {
         ctx.type = hit.type;
         ctx.body = hit.body;
         return;
       }
+      // A write that came while this answer was being made may have changed it: not kept.
       const started = generation;
       await next();
       if (ctx.status !== 200 || started !== generation) return;
       entries.delete(key);
-      entries.set(key, { generation, until: now() + ttlMs, body: ctx.body, type: ctx.type });
+      entries.set(key, { until: now() + ttlMs, body: ctx.body, type: ctx.type });
       if (entries.size > MAX_ENTRIES) {
         const oldest = entries.keys().next();
         if (!oldest.done) entries.delete(oldest.value);
@@ -58,12 +60,19 @@ export const createReadCache = (ttlMs: number, now: () => number = Date.now): Re
         await next();
         return;
       }
+      let refused = false;
       try {
         await next();
+      } catch (err) {
+        // Refused at the door (credentials, throttle): nothing ran, nothing to drop.
+        refused = err instanceof HttpError && (err.status === 401 || err.status === 429);
+        throw err;
       } finally {
-        // Whatever the answer: a write that failed half-way may still have changed rows.
-        generation++;
-        entries.clear();
+        // Any other answer: a write that failed half-way may still have changed rows.
+        if (!refused) {
+          generation++;
+          entries.clear();
+        }
       }
     },
   };

@@ -364,7 +364,8 @@ export const buildRpm = async (
   // The source RPM first, as in DLRN's rows: tools take the first artifact for the SRPM.
   const files = (await readdir(outputDir))
     .filter((f) => f.endsWith('.rpm'))
-    .sort((a, b) => Number(b.endsWith('.src.rpm')) - Number(a.endsWith('.src.rpm')) || a.localeCompare(b));
+    .sort()
+    .sort((a, b) => Number(b.endsWith('.src.rpm')) - Number(a.endsWith('.src.rpm')));
   if (files.length === 0) throw new BuildFailedError(`No rpms built for ${commit.projectName}`);
   if (!existsSync(join(outputDir, 'installed')))
     throw new BuildFailedError(`Error installing ${commit.projectName}`);

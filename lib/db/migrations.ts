@@ -130,7 +130,7 @@ export const INDEXES: { name: string; table: string; columns: string[] }[] = [
  * `last_tested_repo` asks for the newest vote (by time, then id) matching a job and a result: on
  * 100,000 votes a scan and sort of the whole table per request without this one.
  */
-export const VOTE_TIME_INDEX = { name: 'dlrnt_civotes_time', table: 'civotes', columns: ['timestamp', 'id'] };
+const VOTE_TIME_INDEX = { name: 'dlrnt_civotes_time', table: 'civotes', columns: ['timestamp', 'id'] };
 
 const createIndexes =
   (indexes: typeof INDEXES) =>

@@ -83,6 +83,8 @@ export const jobPackageOf = (projectName: string, pkg: PackageInfo | undefined):
   ...(pkg?.versionFrom ? { versionFrom: pkg.versionFrom } : {}),
 });
 
+const WRAPPER_PREFIX = 'Error in build_rpm_wrapper for ';
+
 /**
  * A failed build's notes in DLRN's words: its build step's error as DLRN re-raises it,
  * `Error in build_rpm_wrapper for <project>: <error>`; the checks after the build (no RPMs, not
@@ -91,8 +93,10 @@ export const jobPackageOf = (projectName: string, pkg: PackageInfo | undefined):
 export const failureNotes = (project: string, message: string): string =>
   /^(No rpms built for |Error installing )/.test(message)
     ? message
-    : `Error in build_rpm_wrapper for ${project}: ${message}`;
+    : `${WRAPPER_PREFIX}${project}: ${message}`;
 
 /** The error of failure notes, without DLRN's prefix (for a one-line summary). */
-export const failureOf = (notes: string): string =>
-  notes.replace(/^Error in build_rpm_wrapper for [^:]*: /, '');
+export const failureOf = (notes: string): string => {
+  const at = notes.startsWith(WRAPPER_PREFIX) ? notes.indexOf(': ', WRAPPER_PREFIX.length) : -1;
+  return at < 0 ? notes : notes.slice(at + 2);
+};

@@ -146,6 +146,10 @@ test('polled answers are kept for read_cache_ms, and dropped at once by a write 
     component: null,
   });
   t.is(await votes(), before);
+  // A request refused for its credentials wrote nothing: it drops nothing either.
+  const wrong = `Basic ${Buffer.from('ci:wrong').toString('base64')}`;
+  t.is((await api.call('POST', '/api/report_result', { auth: wrong, body: {} })).status, 401);
+  t.is(await votes(), before);
   now += 1_001;
   t.is(await votes(), before + 1);
   // A vote through the API shows on the next request.
