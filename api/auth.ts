@@ -84,9 +84,12 @@ export const createAuthenticator = (deps: ApiDeps) => {
   const check = async (username: string, password: string, client: string): Promise<boolean> => {
     // No user name holds a NUL (the database refuses one): not a user, without asking.
     if (username.includes('\u0000')) return false;
-    const user = await deps.db.models.User.findByPk(username);
+    const [user] = await deps.db.reads.all<{ password: string }>(
+      'SELECT password FROM users WHERE username = ?',
+      [username],
+    );
     if (!user) return false;
-    const stored = user.getDataValue('password');
+    const stored = user.password;
     const key = createHash('sha256').update(`${username}\0${password}\0${stored}`).digest('hex');
     if (verified.get(key)) return true;
     const clientKey = `client\0${username}\0${client}`;

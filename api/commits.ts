@@ -16,16 +16,13 @@ export const findCommit = async (
   distroHash: string,
   extendedHash?: string | null,
 ): Promise<CommitAttributes | undefined> => {
-  const row = await db.models.Commit.findOne({
-    where: {
-      status: 'SUCCESS',
-      commitHash,
-      distroHash,
-      ...(extendedHash ? { extendedHash } : {}),
-    },
-    order: [['id', 'DESC']],
-  });
-  return row?.get({ plain: true });
+  const [row] = await db.reads.all<CommitAttributes>(
+    "SELECT * FROM commits WHERE status = 'SUCCESS' AND commit_hash = ? AND distro_hash = ?" +
+      (extendedHash ? ' AND extended_hash = ?' : '') +
+      ' ORDER BY id DESC LIMIT 1',
+    extendedHash ? [commitHash, distroHash, extendedHash] : [commitHash, distroHash],
+  );
+  return row;
 };
 
 export const requireCommit = async (

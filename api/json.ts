@@ -32,22 +32,27 @@ const serialize = (body: unknown): { text: string; floats: boolean } => {
 /** The value with every float unwrapped to a plain number (for payloads that are not responses). */
 export const plain = <T>(value: T): T => JSON.parse(serialize(value).text) as T;
 
-/** Koa middleware: a JSON body holding floats is serialized here; others as Koa does. */
+/** A body Koa would write as JSON: an object that is neither a buffer nor a stream. */
+export const isJsonBody = (body: unknown): body is object =>
+  body !== null &&
+  typeof body === 'object' &&
+  !Buffer.isBuffer(body) &&
+  typeof (body as { pipe?: unknown }).pipe !== 'function';
+
+/** The JSON text of a response body, floats written as floats. */
+export const jsonText = (body: object): string => serialize(body).text;
+
+/**
+ * Koa middleware: a JSON body is serialized here, once (Koa would write it again after the
+ * float check), floats as floats.
+ */
 export const floatJson = async (
   ctx: { body: unknown; type: string },
   next: () => Promise<unknown>,
 ): Promise<void> => {
   await next();
   const body = ctx.body;
-  if (
-    body === null ||
-    typeof body !== 'object' ||
-    Buffer.isBuffer(body) ||
-    typeof (body as { pipe?: unknown }).pipe === 'function'
-  )
-    return;
-  const { text, floats } = serialize(body);
-  if (!floats) return;
+  if (!isJsonBody(body)) return;
   ctx.type = 'application/json';
-  ctx.body = text;
+  ctx.body = jsonText(body);
 };

@@ -29,6 +29,8 @@ export const createMetrics = (deps: ApiDeps) => {
   const requestTime = new Summary({
     name: 'dlrn_request_processing_seconds',
     help: 'Time spent processing request',
+    // Python's Summary keeps a count and a sum, no quantiles (which cost a digest per request).
+    percentiles: [],
     registers: [registry],
   });
 

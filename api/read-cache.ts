@@ -11,6 +11,7 @@
 import type { Context, Next } from 'koa';
 import type { ApiState } from './context.ts';
 import { HttpError } from './errors.ts';
+import { isJsonBody, jsonText } from './json.ts';
 
 const MAX_ENTRIES = 1_000;
 
@@ -27,8 +28,14 @@ export interface ReadCache {
   dropOnWrite: (ctx: Context, next: Next) => Promise<void>;
 }
 
+const answer = (ctx: Context, entry: Entry): void => {
+  ctx.type = entry.type;
+  ctx.body = entry.body;
+};
+
 export const createReadCache = (ttlMs: number, now: () => number = Date.now): ReadCache => {
   const entries = new Map<string, Entry>();
+  const inFlight = new Map<string, Promise<Entry | undefined>>();
   let generation = 0;
   return {
     serve: async (ctx, next) => {
@@ -40,19 +47,45 @@ export const createReadCache = (ttlMs: number, now: () => number = Date.now): Re
       const key = `${ctx.path}?${ctx.querystring}\n${body === undefined ? '' : JSON.stringify(body)}`;
       const hit = entries.get(key);
       if (hit && hit.until > now()) {
-        ctx.type = hit.type;
-        ctx.body = hit.body;
+        answer(ctx, hit);
         return;
       }
+      // The same question asked while its answer is being made waits for that answer, so an
+      // expiry under load costs one query, not one per connection.
+      const making = inFlight.get(key);
+      if (making) {
+        const made = await making;
+        if (made) {
+          answer(ctx, made);
+          return;
+        }
+        await next();
+        return;
+      }
+      let settle: (entry: Entry | undefined) => void = () => {};
+      inFlight.set(key, new Promise((resolve) => (settle = resolve)));
       // A write that came while this answer was being made may have changed it: not kept.
       const started = generation;
-      await next();
-      if (ctx.status !== 200 || started !== generation) return;
-      entries.delete(key);
-      entries.set(key, { until: now() + ttlMs, body: ctx.body, type: ctx.type });
-      if (entries.size > MAX_ENTRIES) {
-        const oldest = entries.keys().next();
-        if (!oldest.done) entries.delete(oldest.value);
+      let made: Entry | undefined;
+      try {
+        await next();
+        if (ctx.status === 200 && started === generation) {
+          // Kept as the text sent, so a hit costs no serialization.
+          if (isJsonBody(ctx.body)) {
+            ctx.type = 'application/json';
+            ctx.body = jsonText(ctx.body);
+          }
+          made = { until: now() + ttlMs, body: ctx.body, type: ctx.type };
+          entries.delete(key);
+          entries.set(key, made);
+          if (entries.size > MAX_ENTRIES) {
+            const oldest = entries.keys().next();
+            if (!oldest.done) entries.delete(oldest.value);
+          }
+        }
+      } finally {
+        inFlight.delete(key);
+        settle(made);
       }
     },
     dropOnWrite: async (ctx, next) => {

@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- api [--kinds sqlite,postgres] [--seconds 10] [--connections 50] [--root DIR]
- * [--out FILE]`
+ * `npm run bench -- api [--kinds sqlite,sqlite-wal,postgres] [--seconds 10] [--connections 50]
+ * [--endpoints repo_status,...] [--read-cache-ms N] [--root DIR] [--cpu-prof DIR] [--out FILE]`
  *
  * The API as CI systems use it: a DLRN database of 10,000 commits (500 packages, 20 each) and
  * 100,000 votes (10 a commit, 20 jobs), served by `dlrn-api` (cluster mode, on a dev server of the
@@ -12,9 +12,10 @@
  * - `GET /api/health` at 5 connections while 20 requests a second arrive with wrong passwords for
  *   ten users from changing clients.
  *
- * PostgreSQL runs as the tests run it (fsync off). `--root` serves from another checkout (the
- * same database, the same load), for a before/after; `--cpu-prof DIR` writes the server's CPU
- * profile there.
+ * `sqlite-wal` is the same SQLite database with `[database] sqlite_wal` on. PostgreSQL runs as
+ * the tests run it (fsync off). `--read-cache-ms 0` measures every request's queries. `--root`
+ * serves from another checkout (the same database, the same load), for a before/after;
+ * `--cpu-prof DIR` writes the server's CPU profile there.
  */
 import autocannon from 'autocannon';
 import { createHash } from 'node:crypto';
@@ -115,7 +116,7 @@ const startApi = async (
   const bin = join(root, 'bin', 'dlrn-api.js');
   const command = cpuProf ? process.execPath : bin;
   const args = ['--config-file', ini];
-  if (cpuProf) args.unshift('--max-semi-space-size=1', '--cpu-prof', `--cpu-prof-dir=${cpuProf}`, bin);
+  if (cpuProf) args.unshift('--cpu-prof', `--cpu-prof-dir=${cpuProf}`, bin);
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise<string>((ready, fail) => {
@@ -159,17 +160,23 @@ export const apiBench = async (argv: string[]): Promise<void> => {
   const { values: flags } = parseArgs({
     args: argv,
     options: {
-      kinds: { type: 'string', default: 'sqlite,postgres' },
+      kinds: { type: 'string', default: 'sqlite,sqlite-wal,postgres' },
       seconds: { type: 'string', default: '10' },
       connections: { type: 'string', default: '50' },
       root: { type: 'string', default: ROOT },
       out: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      'read-cache-ms': { type: 'string' },
+      endpoints: {
+        type: 'string',
+        default: 'repo_status,last_tested_repo,report_result,health_under_attack',
+      },
     },
   });
   const seconds = Number(flags.seconds);
   const connections = Number(flags.connections);
   const root = resolve(flags.root ?? ROOT);
+  const wanted = new Set((flags.endpoints ?? '').split(','));
   const work = await mkdtemp(join(tmpdir(), 'dlrn-bench-api-'));
   const log = (line: string) => void process.stderr.write(`bench api: ${line}\n`);
   const temporal = await startDevServer({});
@@ -179,19 +186,21 @@ export const apiBench = async (argv: string[]): Promise<void> => {
       log(`${kind}: making the database (${COMMITS} commits, ${COMMITS * VOTES_PER_COMMIT} votes)`);
       let url: string;
       let stopDb = async () => {};
-      if (kind === 'sqlite') url = `sqlite:///${join(work, 'commits.sqlite')}`;
+      if (kind === 'sqlite' || kind === 'sqlite-wal') url = `sqlite:///${join(work, `${kind}.sqlite`)}`;
       else if (kind === 'postgres') {
         const pg = await startPostgres(work);
         stopDb = () => pg.stop();
         url = pg.env.DLRN_TEST_POSTGRES_URL ?? '';
-      } else throw new Error(`--kinds takes sqlite and postgres, not ${kind}`);
+      } else throw new Error(`--kinds takes sqlite, sqlite-wal and postgres, not ${kind}`);
       const sample = await fillDatabase(url);
       const ini = join(work, `${kind}.ini`);
       await writeFile(
         ini,
         `[DEFAULT]\ndatadir=${join(work, 'data')}\nbaseurl=http://trunk.example/\ndatabase_connection=${url}\n` +
           `pkginfo_driver=dlrn.drivers.local.LocalDriver\n\n[temporal]\naddress=${temporal.address}\n\n` +
-          `[api]\nlisten=127.0.0.1\nport=${await freePort()}\n`,
+          `[api]\nlisten=127.0.0.1\nport=${await freePort()}\n` +
+          (flags['read-cache-ms'] === undefined ? '' : `read_cache_ms=${flags['read-cache-ms']}\n`) +
+          (kind === 'sqlite-wal' ? '\n[database]\nsqlite_wal=true\n' : ''),
       );
       const api = await startApi(root, ini, flags['cpu-prof']);
       try {
@@ -201,45 +210,53 @@ export const apiBench = async (argv: string[]): Promise<void> => {
         const run = (path: string, extra: Partial<autocannon.Options> = {}) =>
           load({ url: `${api.url}${path}`, connections, duration: seconds, ...extra });
         const byEndpoint: Record<string, Load> = {};
-        log(`${kind}: repo_status`);
-        byEndpoint.repo_status = await run(
-          `/api/repo_status?commit_hash=${sample.commit}&distro_hash=${sample.distro}`,
-        );
-        log(`${kind}: last_tested_repo`);
-        byEndpoint.last_tested_repo = await run('/api/last_tested_repo?max_age=0&success=true');
-        log(`${kind}: report_result`);
-        byEndpoint.report_result = await run('/api/report_result', {
-          method: 'POST',
-          headers: auth,
-          body: JSON.stringify({
-            job_id: 'bench-ci',
-            commit_hash: sample.commit,
-            distro_hash: sample.distro,
-            url: 'https://ci.example/bench',
-            timestamp: BASE_TIME + COMMITS * 60,
-            success: true,
-          }),
-        });
-        log(`${kind}: health while wrong passwords arrive (20/s)`);
-        let attempt = 0;
-        const attack = setInterval(() => {
-          attempt++;
-          void fetch(`${api.url}/api/health`, {
+        if (wanted.has('repo_status')) {
+          log(`${kind}: repo_status`);
+          byEndpoint.repo_status = await run(
+            `/api/repo_status?commit_hash=${sample.commit}&distro_hash=${sample.distro}`,
+          );
+        }
+        if (wanted.has('last_tested_repo')) {
+          log(`${kind}: last_tested_repo`);
+          byEndpoint.last_tested_repo = await run('/api/last_tested_repo?max_age=0&success=true');
+        }
+        if (wanted.has('report_result')) {
+          log(`${kind}: report_result`);
+          byEndpoint.report_result = await run('/api/report_result', {
             method: 'POST',
-            headers: {
-              Authorization: basic(`user${attempt % 10}`, `wrong-${attempt}`),
-              'X-Forwarded-For': `10.9.${attempt % 250}.${attempt % 7}`,
-            },
-          }).catch(() => undefined);
-        }, 50);
-        try {
-          byEndpoint.health_under_attack = await load({
-            url: `${api.url}/api/health`,
-            connections: 5,
-            duration: seconds,
+            headers: auth,
+            body: JSON.stringify({
+              job_id: 'bench-ci',
+              commit_hash: sample.commit,
+              distro_hash: sample.distro,
+              url: 'https://ci.example/bench',
+              timestamp: BASE_TIME + COMMITS * 60,
+              success: true,
+            }),
           });
-        } finally {
-          clearInterval(attack);
+        }
+        if (wanted.has('health_under_attack')) {
+          log(`${kind}: health while wrong passwords arrive (20/s)`);
+          let attempt = 0;
+          const attack = setInterval(() => {
+            attempt++;
+            void fetch(`${api.url}/api/health`, {
+              method: 'POST',
+              headers: {
+                Authorization: basic(`user${attempt % 10}`, `wrong-${attempt}`),
+                'X-Forwarded-For': `10.9.${attempt % 250}.${attempt % 7}`,
+              },
+            }).catch(() => undefined);
+          }, 50);
+          try {
+            byEndpoint.health_under_attack = await load({
+              url: `${api.url}/api/health`,
+              connections: 5,
+              duration: seconds,
+            });
+          } finally {
+            clearInterval(attack);
+          }
         }
         results[kind] = byEndpoint;
       } finally {

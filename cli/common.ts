@@ -50,4 +50,6 @@ export const readConfig = (flags: ConfigFlags): Promise<DlrnConfig> =>
 
 /** Loaded when a command needs it: `--help` and `--version` never load sequelize. */
 export const openConfiguredDatabase = async (config: DlrnConfig): Promise<Database> =>
-  (await import('../lib/db/index.ts')).openDatabase(config.default.databaseConnection);
+  (await import('../lib/db/index.ts')).openDatabase(config.default.databaseConnection, {
+    sqliteWal: config.database.sqliteWal,
+  });

@@ -68,7 +68,7 @@ export const runDlrn = async (flags: DlrnFlags): Promise<number> => {
     devDir = await mkdtemp(join(tmpdir(), 'dlrn-dev-'));
     config.default.databaseConnection = `sqlite:///${join(devDir, 'commits.sqlite')}`;
   }
-  const db = await openDatabase(config.default.databaseConnection);
+  const db = await openDatabase(config.default.databaseConnection, { sqliteWal: config.database.sqliteWal });
   try {
     const input = runInputFrom(flags, config, recheck);
     const workflowId = runWorkflowId(Date.now(), randomBytes(4).toString('hex'));

@@ -3,9 +3,9 @@
  * with DLRN's parameters, rules and messages (dlrn-spec §7.2).
  */
 import type { Router } from '@koa/router';
-import { Op, type CreationAttributes, type WhereOptions } from 'sequelize';
+import type { CreationAttributes } from 'sequelize';
 import { z } from 'zod';
-import type { CiVoteAttributes, CiVoteModel, CommitAttributes } from '../../lib/db/index.ts';
+import type { CiVoteAttributes, CiVoteModel, CommitAttributes, SqlValue } from '../../lib/db/index.ts';
 import { requireCommit } from '../commits.ts';
 import { nowSeconds, type ApiDeps, type ApiState } from '../context.ts';
 import { HttpError } from '../errors.ts';
@@ -42,6 +42,19 @@ const lastTestedSchema = z
   })
   .passthrough();
 
+const lastTestedPostSchema = lastTestedSchema.extend({ reporting_job_id: str });
+
+const repoStatusSchema = z
+  .object({
+    commit_hash: str,
+    distro_hash: str,
+    extended_hash: str.optional(),
+    success: bool.optional(),
+  })
+  .passthrough();
+
+const aggStatusSchema = z.object({ aggregate_hash: str, success: bool.optional() }).passthrough();
+
 type LastTested = z.output<typeof lastTestedSchema>;
 
 const checkLastTested = (p: LastTested): void => {
@@ -54,43 +67,49 @@ const checkLastTested = (p: LastTested): void => {
  * sequential mode, only the previous job's), then any vote, then any vote of the component.
  */
 const findVote = async (deps: ApiDeps, p: LastTested): Promise<CiVoteAttributes> => {
-  const { CiVote } = deps.db.models;
   const cutoff = p.max_age === 0 ? 0 : nowSeconds(deps) - p.max_age * 3600;
-  const newest = async (where: WhereOptions<CiVoteAttributes>) =>
-    (
-      await CiVote.findOne({
-        where,
-        // Of votes with the same time, the first recorded: the row DLRN 0.26.1 answers.
-        order: [
-          ['timestamp', 'DESC'],
-          ['id', 'ASC'],
-        ],
-      })
-    )?.get({ plain: true });
-  const recent = { timestamp: { [Op.gt]: cutoff } };
-  const success = p.success === undefined ? {} : { ciVote: p.success };
-  const component = p.component === undefined ? {} : { component: p.component };
   const job = p.sequential_mode ? p.previous_job_id : p.job_id;
-  let vote = await newest({
-    ...recent,
-    ciName:
-      job === undefined
-        ? { [Op.ne]: 'consistent' }
-        : { [Op.and]: [{ [Op.ne]: 'consistent' }, { [Op.eq]: job }] },
-    ...success,
-    ...component,
-  });
+  // Each search: the vote time, then what it narrows by, each an optional `AND`.
+  const newest = async (narrow: { job?: boolean; component?: boolean }) => {
+    let sql = 'SELECT * FROM civotes WHERE civotes.timestamp > ?';
+    const params: SqlValue[] = [cutoff];
+    if (narrow.job) {
+      sql += " AND ci_name <> 'consistent'";
+      if (job !== undefined) {
+        sql += ' AND ci_name = ?';
+        params.push(job);
+      }
+    }
+    if (p.success !== undefined) {
+      sql += ' AND ci_vote = ?';
+      params.push(p.success);
+    }
+    if (narrow.component && p.component !== undefined) {
+      sql += ' AND component = ?';
+      params.push(p.component);
+    }
+    // Of votes with the same time, the first recorded: the row DLRN 0.26.1 answers.
+    const [vote] = await deps.db.reads.all<CiVoteAttributes>(
+      `${sql} ORDER BY civotes.timestamp DESC, id ASC LIMIT 1`,
+      params,
+    );
+    return vote;
+  };
+  let vote = await newest({ job: true, component: true });
   if (!vote && p.sequential_mode) throw new HttpError(400, 'No vote found');
-  if (!vote && job !== undefined) vote = await newest({ ...recent, ...success });
-  vote ??= await newest({ ...recent, ...success, ...component });
+  if (!vote && job !== undefined) vote = await newest({});
+  vote ??= await newest({ component: true });
   if (!vote) throw new HttpError(400, 'No vote found');
   return vote;
 };
 
 const commitOfVote = async (deps: ApiDeps, vote: CiVoteAttributes): Promise<CommitAttributes> => {
-  const row = await deps.db.models.Commit.findOne({ where: { id: vote.commitId, status: 'SUCCESS' } });
+  const [row] = await deps.db.reads.all<CommitAttributes>(
+    "SELECT * FROM commits WHERE id = ? AND status = 'SUCCESS'",
+    [vote.commitId],
+  );
   if (!row) throw new HttpError(400, 'No vote found');
-  return row.get({ plain: true });
+  return row;
 };
 
 const lastTestedBody = (vote: CiVoteAttributes, commit: CommitAttributes) => ({
@@ -125,24 +144,14 @@ export const voteRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth):
   const storeVote = groupCommit((rows: CreationAttributes<CiVoteModel>[]) => models.CiVote.bulkCreate(rows));
 
   router.get('/api/repo_status', auth.read, auth.cached, async (ctx) => {
-    const p = parseParams(
-      ctx,
-      z
-        .object({
-          commit_hash: str,
-          distro_hash: str,
-          extended_hash: str.optional(),
-          success: bool.optional(),
-        })
-        .passthrough(),
-    );
+    const p = parseParams(ctx, repoStatusSchema);
     const commit = await requireCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
-    const votes = await models.CiVote.findAll({
-      where: { commitId: commit.id, ...(p.success === undefined ? {} : { ciVote: p.success }) },
-      order: [['id', 'ASC']],
-    });
+    const votes = await deps.db.reads.all<CiVoteAttributes>(
+      `SELECT * FROM civotes WHERE commit_id = ?${p.success === undefined ? '' : ' AND ci_vote = ?'} ORDER BY id ASC`,
+      p.success === undefined ? [commit.id] : [commit.id, p.success],
+    );
     ctx.body = votes.map((v) =>
-      voteOf(v.get({ plain: true }), {
+      voteOf(v, {
         commitHash: p.commit_hash,
         distroHash: p.distro_hash,
         extendedHash: commit.extendedHash,
@@ -151,7 +160,7 @@ export const voteRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth):
   });
 
   router.get('/api/agg_status', auth.read, auth.cached, async (ctx) => {
-    const p = parseParams(ctx, z.object({ aggregate_hash: str, success: bool.optional() }).passthrough());
+    const p = parseParams(ctx, aggStatusSchema);
     const votes = await models.CiVoteAgg.findAll({
       where: { refHash: p.aggregate_hash, ...(p.success === undefined ? {} : { ciVote: p.success }) },
       order: [['id', 'ASC']],
@@ -180,7 +189,7 @@ export const voteRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth):
 
   router.post('/api/last_tested_repo', auth.write, async (ctx) => {
     requireJson(ctx);
-    const p = parseParams(ctx, lastTestedSchema.extend({ reporting_job_id: str }));
+    const p = parseParams(ctx, lastTestedPostSchema);
     checkLastTested(p);
     const vote = await findVote(deps, p);
     const commit = await commitOfVote(deps, vote);

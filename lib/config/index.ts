@@ -9,6 +9,7 @@ import { ConfigError, type ConfigIssue } from '../domain/errors.ts';
 import { DEFAULT_SECTION, iniGet, parseIni, type IniDocument } from './ini.ts';
 import {
   apiSection,
+  databaseSection,
   coprSection,
   defaultSection,
   downstreamSection,
@@ -103,6 +104,7 @@ export interface DlrnConfig {
   pkginfo: PkginfoConfig;
   build: BuildConfig;
   temporal: SectionValues<typeof temporalSection>;
+  database: SectionValues<typeof databaseSection>;
   api: SectionValues<typeof apiSection>;
 }
 
@@ -117,6 +119,7 @@ export interface LoadOptions {
 const KNOWN_SECTIONS: Record<string, SectionSpec> = {
   [DEFAULT_SECTION]: defaultSection,
   temporal: temporalSection,
+  database: databaseSection,
   api: apiSection,
   ...Object.fromEntries(Object.values(PKGINFO_DRIVERS).map((d) => [d.section, d.spec])),
   ...Object.fromEntries(Object.values(BUILD_DRIVERS).map((d) => [d.section, d.spec])),
@@ -248,6 +251,7 @@ export const parseConfig = (text: string, options: LoadOptions & { file?: string
     options: readSection(doc, buildDriver.section, buildDriver.spec as SectionSpec, issues),
   } as BuildConfig;
   const temporal = readSection(doc, 'temporal', temporalSection, issues);
+  const database = readSection(doc, 'database', databaseSection, issues);
   const api = readSection(doc, 'api', apiSection, issues);
 
   if (issues.length > 0) throw new ConfigError(issues, source);
@@ -267,6 +271,7 @@ export const parseConfig = (text: string, options: LoadOptions & { file?: string
     pkginfo,
     build,
     temporal,
+    database,
     api,
   };
 };

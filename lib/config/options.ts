@@ -1,6 +1,7 @@
 /**
  * The option tables of projects.ini: DLRN's `[DEFAULT]` and driver sections with DLRN's ini
- * keys, types and defaults (dlrn-spec §2), and our own `[temporal]` and `[api]` sections.
+ * keys, types and defaults (dlrn-spec §2), and our own `[temporal]`, `[database]` and `[api]`
+ * sections.
  * Attribute names are camelCase inside; the ini key is what a DLRN user writes.
  */
 
@@ -231,6 +232,18 @@ export const temporalSection = {
    * activity and workflow latencies and failures by type (buildRpm, postBuild, ...). 0: off.
    */
   metricsPort: int('metrics_port', 0, 0, 65535),
+} satisfies SectionSpec;
+
+/** New: how we use DLRN's database. */
+export const databaseSection = {
+  /**
+   * SQLite only. True: the file is switched to write-ahead logging when opened, and stays so.
+   * Readers no longer wait for writers and a commit costs one disk sync instead of three, so the
+   * API takes two to three times the votes a second. DLRN and the sqlite3 tool read such a file
+   * as before; copy it with `sqlite3 commits.sqlite .backup`, not `cp`, while processes run.
+   * False (the default): the file's mode is left as it is (DLRN's rollback journal).
+   */
+  sqliteWal: bool('sqlite_wal', false),
 } satisfies SectionSpec;
 
 export const AUTH_DRIVERS = ['DBAuthentication', 'KrbAuthentication'] as const;

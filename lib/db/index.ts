@@ -8,15 +8,20 @@ import { DatabaseError } from '../domain/errors.ts';
 import { createMigrator } from './migrations.ts';
 import { guardAgainstNul } from './nul-guard.ts';
 import { defineModels, type Models } from './models.ts';
+import { preparedReads, type PreparedReads } from './prepared.ts';
+import { waitForLocks } from './sqlite-busy.ts';
 import { parseDatabaseUrl, type DatabaseTarget } from './url.ts';
 
 export { parseDatabaseUrl, type DatabaseTarget } from './url.ts';
 export * from './models.ts';
 export { ALEMBIC_HEAD, DLRN_TABLES } from './schema.ts';
+export type { PreparedReads, SqlValue } from './prepared.ts';
 
 export interface Database {
   sequelize: Sequelize;
   models: Models;
+  /** Plain SQL for hot reads, beside the models (lib/db/prepared.ts). */
+  reads: PreparedReads;
   target: DatabaseTarget;
   close(): Promise<void>;
 }
@@ -28,6 +33,8 @@ export interface OpenOptions {
   cwd?: string;
   /** SQL statement logger; silent when omitted. */
   logSql?: (sql: string) => void;
+  /** SQLite: switch the file to write-ahead logging (`[database] sqlite_wal`). */
+  sqliteWal?: boolean;
 }
 
 const sequelizeOptions = (target: DatabaseTarget, logSql?: (sql: string) => void): Options => {
@@ -99,6 +106,7 @@ export const openDatabase = async (
 ): Promise<Database> => {
   const target = typeof url === 'string' ? parseDatabaseUrl(url, options.cwd) : url;
   const sequelize = new Sequelize(sequelizeOptions(target, options.logSql));
+  if (target.dialect === 'sqlite') waitForLocks(sequelize);
   try {
     await sequelize.authenticate();
   } catch (err) {
@@ -108,6 +116,9 @@ export const openDatabase = async (
     });
   }
   try {
+    // Persistent in the file: every process opening it after this one logs ahead too.
+    if (options.sqliteWal && target.dialect === 'sqlite' && target.storage !== ':memory:')
+      await sequelize.query('PRAGMA journal_mode=WAL');
     if (options.migrate !== false) await migrateExclusively(sequelize, target);
   } catch (err) {
     await sequelize.close();
@@ -116,6 +127,19 @@ export const openDatabase = async (
     });
   }
   guardAgainstNul(sequelize);
-  return { sequelize, models: defineModels(sequelize), target, close: () => sequelize.close() };
+  const reads = preparedReads(sequelize, target);
+  return {
+    sequelize,
+    models: defineModels(sequelize),
+    reads,
+    target,
+    close: async () => {
+      try {
+        await reads.close();
+      } finally {
+        await sequelize.close();
+      }
+    },
+  };
 };
 export * from './queries.ts';

@@ -127,6 +127,25 @@ test('GraphQL queries over the alias or cost limits are refused before they run'
   t.is((fine.body as { data: { commits: unknown[] } }).data.commits.length, 2);
 });
 
+test('the same question asked many times at once is answered from one query', async (t) => {
+  const api = await startApi('sqlite', t, { readCacheMs: 1_000 });
+  const reads = api.db.reads;
+  const asked: string[] = [];
+  const all = reads.all.bind(reads);
+  reads.all = (sql, params) => {
+    asked.push(sql);
+    return all(sql, params);
+  };
+  const status = `/api/repo_status?commit_hash=${PYSAML.commit_hash}&distro_hash=${PYSAML.distro_hash}`;
+  const answers = await Promise.all(Array.from({ length: 20 }, () => api.call('GET', status)));
+  t.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+  t.is(new Set(answers.map((a) => a.text)).size, 1);
+  t.true((answers[0]?.body as unknown[]).length > 0);
+  // One commit lookup and one vote query, not twenty of each.
+  t.is(asked.filter((sql) => sql.includes('FROM civotes')).length, 1);
+  t.is(asked.filter((sql) => sql.includes('FROM commits')).length, 1);
+});
+
 test('polled answers are kept for read_cache_ms, and dropped at once by a write through the API', async (t) => {
   let now = NOW;
   const api = await startApi('sqlite', t, { now: () => now, readCacheMs: 1_000 });

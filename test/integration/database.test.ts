@@ -213,6 +213,59 @@ for (const kind of DATABASE_KINDS) {
   });
 }
 
+for (const kind of DATABASE_KINDS) {
+  test(`${kind}: the API's plain-SQL reads give the rows the models give`, async (t) => {
+    const target = await newDatabase(kind);
+    const raw = await open(target.url, false);
+    await createDlrnHeadDatabase(raw.sequelize, kind);
+    const db = await open(target.url);
+    const commits = await db.reads.all<Record<string, unknown>>('SELECT * FROM commits ORDER BY id', []);
+    t.deepEqual(commits.map(asColumns), [...FIXTURE_ROWS.commits]);
+    // Booleans as each engine stores them, found by a boolean parameter on every engine.
+    const commitId = FIXTURE_ROWS.civotes[0]?.commit_id ?? 0;
+    for (const success of [true, false]) {
+      const byModel = await db.models.CiVote.findAll({
+        where: { commitId, ciVote: success },
+        order: [['id', 'ASC']],
+      });
+      const byReads = await db.reads.all<{ id: number; ciVote: unknown; ciName: string }>(
+        'SELECT * FROM civotes WHERE commit_id = ? AND ci_vote = ? ORDER BY id',
+        [commitId, success],
+      );
+      t.deepEqual(
+        byReads.map((v) => [v.id, Boolean(v.ciVote), v.ciName]),
+        byModel.map((v) => [v.getDataValue('id'), v.getDataValue('ciVote'), v.getDataValue('ciName')]),
+      );
+    }
+    t.deepEqual(await db.reads.all('SELECT password FROM users WHERE username = ?', ['foo']), [
+      { password: FIXTURE_ROWS.users[0]?.password },
+    ]);
+    await t.throwsAsync(db.reads.all('SELECT * FROM users WHERE username = ?', ['f\u0000o']), {
+      instanceOf: InputError,
+      message: /NUL character/,
+    });
+  });
+}
+
+test('sqlite: with sqlite_wal the file logs ahead, for every process that opens it later', async (t) => {
+  const target = await newDatabase('sqlite');
+  const mode = async (db: Database) =>
+    (
+      await db.sequelize.query<{ journal_mode: string }>('PRAGMA journal_mode', { type: QueryTypes.SELECT })
+    )[0]?.journal_mode;
+  const first = await open(target.url);
+  t.is(await mode(first), 'delete');
+  await first.close();
+  const wal = await openDatabase(target.url, { sqliteWal: true });
+  opened.push(wal);
+  t.is(await mode(wal), 'wal');
+  await wal.models.User.create({ username: 'during', password: 'x' });
+  // Another connection, without the option, finds the mode kept and reads what was written.
+  const later = await open(target.url);
+  t.is(await mode(later), 'wal');
+  t.deepEqual(await later.reads.all('SELECT username FROM users', []), [{ username: 'during' }]);
+});
+
 const modelOf = (table: string) =>
   (
     ({

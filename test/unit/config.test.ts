@@ -76,6 +76,7 @@ test('missing options take DLRN defaults, and paths default to the install', (t)
     uiPort: 8233,
     metricsPort: 0,
   });
+  t.deepEqual(config.database, { sqliteWal: false });
   t.deepEqual(config.api, {
     listen: '127.0.0.1',
     port: 5000,
