@@ -16,6 +16,7 @@ import { readConfig } from './common.ts';
 import { runInputFrom, type DlrnFlags } from './run-options.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_RETRY } from './errors.ts';
 import { say, warn } from './output.ts';
+import { dlrnBuildLog, dlrnLog } from './dlrn-log.ts';
 import { followRun } from './progress.ts';
 import { rideOut, runOwner, settleAbandonedRuns } from './local-runs.ts';
 import { installRuntimeLogger, withTemporal, workflowUrl } from './worker.ts';
@@ -72,6 +73,7 @@ export const runDlrn = async (flags: DlrnFlags): Promise<number> => {
   try {
     const input = runInputFrom(flags, config, recheck);
     const workflowId = runWorkflowId(Date.now(), randomBytes(4).toString('hex'));
+    const tellDlrn = dlrnBuildLog(config.default.datadir);
     const { result, url } = await withTemporal(config, { config, db, logger }, async (client, endpoint) => {
       // A run a crashed dlrn left behind is finished first (local mode: only we can run it).
       if (endpoint.local && input.mode === 'build') await settleAbandonedRuns(client, endpoint);
@@ -84,7 +86,7 @@ export const runDlrn = async (flags: DlrnFlags): Promise<number> => {
       const url = workflowUrl(endpoint, workflowId);
       if (input.mode === 'build' && url) say(`Run workflow: ${url}`);
       const done = rideOut(endpoint, () => handle.result());
-      if (input.mode === 'build') await followRun(client, workflowId, done);
+      if (input.mode === 'build') await followRun(client, workflowId, done, tellDlrn);
       return { result: await done, url };
     });
     for (const name of result.unknownNames) warn(`No package or project named ${name}.`);
@@ -132,7 +134,9 @@ export const runDlrn = async (flags: DlrnFlags): Promise<number> => {
     for (const skipped of result.skipped) warn(`skipped ${skipped.name}: ${skipped.error}`);
     if (result.builds.length === 0) {
       // DLRN's own line (RDO's tooling greps it), then ours.
-      warn(
+      dlrnLog(
+        'INFO',
+        'dlrn',
         flags.packageName.length > 0 || flags.projectName.length > 0
           ? 'No commits to build. If this is not expected, please make sure the package name(s) are correct, ' +
               'and that any failed commit you want to rebuild has been removed from the database.'
@@ -141,6 +145,8 @@ export const runDlrn = async (flags: DlrnFlags): Promise<number> => {
       say(`Nothing new to build: ${result.packages.length} packages checked, every commit already built.`);
       return EXIT_OK;
     }
+    // Builds that started and ended between two polls of the progress.
+    tellDlrn(result.builds);
     const ok = result.builds.filter((b) => b.status === 'SUCCESS');
     const failed = result.builds.filter((b) => b.status === 'FAILED' || b.status === 'RETRY');
     const retry = result.builds.filter((b) => b.status === 'RETRY');

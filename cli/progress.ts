@@ -28,11 +28,15 @@ const lastLogLine = async (client: Client, build: RunBuild): Promise<string | un
 const hasEnded = (status: RunBuild['status']): boolean =>
   status === 'SUCCESS' || status === 'FAILED' || status === 'RETRY';
 
-/** Follows a run until `done` resolves, printing build starts, ends and log lines. */
+/**
+ * Follows a run until `done` resolves, printing build starts, ends and log lines; each view of
+ * the builds also goes to `observe` (DLRN's log lines, cli/dlrn-log.ts).
+ */
 export const followRun = async (
   client: Client,
   workflowId: string,
   done: Promise<unknown>,
+  observe: (builds: RunBuild[]) => void = () => {},
 ): Promise<void> => {
   const seen = new Map<string, string>();
   let finished = false;
@@ -46,6 +50,7 @@ export const followRun = async (
     } catch {
       continue;
     }
+    observe(progress.builds);
     const total = progress.builds.length;
     const ended = progress.builds.filter((b) => hasEnded(b.status)).length;
     for (const build of progress.builds) {

@@ -97,8 +97,11 @@ export interface RunBuild {
   status: BuildStatusName | 'RUNNING' | 'QUEUED' | 'NOT_STARTED';
   notes?: string;
   outputDir?: string;
-  /** When its post-build held the lock (epoch ms), for a successful build. */
-  published?: { startedAt: number; endedAt: number };
+  /**
+   * For a successful build: when its post-build held the lock (epoch ms), and whether it moved
+   * `consistent` (not while `failures` packages fail).
+   */
+  published?: { startedAt: number; endedAt: number; failures: number; consistent: boolean };
   /**
    * Not built by this run: `built` when the commit already had a finished build (its row is
    * reported), `joined` when another run was building it and this run waited for its result.
@@ -297,7 +300,8 @@ const buildQueue = async (
           entry.notes = briefNotes(result.notes);
           if (result.outputDir) entry.outputDir = result.outputDir;
           if (result.published) {
-            entry.published = { startedAt: result.published.startedAt, endedAt: result.published.endedAt };
+            const { startedAt, endedAt, failures, consistent } = result.published;
+            entry.published = { startedAt, endedAt, failures, consistent };
           }
           if (result.status !== 'SUCCESS') failed = failed || input.stop;
         } catch (err) {

@@ -13,14 +13,22 @@ export interface JoinedBuild {
   status: BuildStatusName;
   notes: string;
   outputDir?: string;
-  published?: { startedAt: number; endedAt: number };
+  published?: Published;
+}
+
+/** When a build's post-build held the lock, and whether it moved `consistent`. */
+interface Published {
+  startedAt: number;
+  endedAt: number;
+  failures: number;
+  consistent: boolean;
 }
 
 interface BuildOutcome {
   status: BuildStatusName;
   notes: string;
   outputDir: string;
-  published?: { startedAt: number; endedAt: number };
+  published?: Published;
 }
 
 const rootMessage = (err: Error): string => {
@@ -42,7 +50,14 @@ export const awaitBuild = async (workflowId: string): Promise<JoinedBuild> => {
       notes: outcome.notes,
       outputDir: outcome.outputDir,
       ...(outcome.published
-        ? { published: { startedAt: outcome.published.startedAt, endedAt: outcome.published.endedAt } }
+        ? {
+            published: {
+              startedAt: outcome.published.startedAt,
+              endedAt: outcome.published.endedAt,
+              failures: outcome.published.failures,
+              consistent: outcome.published.consistent,
+            },
+          }
         : {}),
     };
   } catch (err) {

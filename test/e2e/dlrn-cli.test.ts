@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,8 @@ import { advanceDemo, makeDemo } from '../../scripts/make-demo.ts';
 import { temporalAddress, uniqueTaskQueue } from '../helpers/services.ts';
 
 const exec = promisify(execFile);
+/** Python logging's `asctime`, as DLRN's lines begin. */
+const ASCTIME = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d,\\d{3}';
 const dlrn = resolve(PROJECT_ROOT, 'bin', 'dlrn.js');
 
 let dir: string;
@@ -160,13 +162,18 @@ test.serial(
     const first = await run(['--config-file', ini, ...temporalFlags()]);
     t.is(first.code, 0, first.stderr);
     t.regex(first.stdout, /^Built 12 commits of 12 packages: 12 succeeded, 0 failed\.$/m);
+    // DLRN's log line for each build, on stderr, in its format and words.
+    const processing = first.stderr.match(
+      new RegExp(`^${ASCTIME} INFO:dlrn-build:Processing demo-[a-z]+ [0-9a-f]{40}$`, 'gm'),
+    );
+    t.is(processing?.length, 12, first.stderr);
     const db = await openDatabase(`sqlite:///${join(dir, 'demo', 'data', 'commits.sqlite')}`);
     try {
       t.is(await db.models.Commit.count({ where: { status: 'SUCCESS' } }), 12);
       const again = await run(['--config-file', ini, ...temporalFlags()]);
       t.is(again.code, 0);
       t.regex(again.stdout, /Nothing new to build: 12 packages checked/);
-      t.regex(again.stderr, /^No commits to build\.$/m);
+      t.regex(again.stderr, new RegExp(`^${ASCTIME} INFO:dlrn:No commits to build\\.$`, 'm'));
       // A package name that matches nothing: DLRN 0.26.1's line and exit code 0.
       const unknown = await run([
         '--config-file',
@@ -208,6 +215,25 @@ test.serial(
         'utf8',
       );
       t.regex(log, /generated code does not compile/);
+      // DLRN's lines for the failure: where the logs are (under the real datadir), and the error.
+      const logsAt = `${await realpath(join(dir, 'demo', 'data'))}/repos/${commitPath(agent[1]!)}/`;
+      t.true(
+        second.stderr
+          .split('\n')
+          .some(
+            (l) =>
+              new RegExp(`^${ASCTIME} ERROR:dlrn-build:Build failed\\. See logs at: `).test(l) &&
+              l.endsWith(logsAt),
+          ),
+        second.stderr,
+      );
+      t.regex(
+        second.stderr,
+        new RegExp(
+          `^${ASCTIME} ERROR:dlrn:Received exception Error in build_rpm_wrapper for demo-agent: rpmbuild --rebuild failed`,
+          'm',
+        ),
+      );
     } finally {
       await db.close();
     }
