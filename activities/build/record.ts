@@ -6,9 +6,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { LogFile, type BuildJob } from '../../lib/domain/build.ts';
 import type { BuildStatusName } from '../../lib/domain/packages.ts';
+import { dumpListOfStringMaps } from '../../lib/domain/pyyaml.ts';
 import type { CommitAttributes } from '../../lib/db/index.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { removeWorkspace, workspaceOf } from './workspace.ts';
@@ -20,14 +20,20 @@ export interface RecordInput {
   artifacts: string[];
 }
 
-/** DLRN's commit.yaml: every column as a string (`None` for NULL), keys sorted, block style. */
+/**
+ * DLRN's commit.yaml, as PyYAML dumps it (lib/domain/pyyaml.ts): every column as Python's str()
+ * of its value (`None` for NULL). DLRN dumps the commit its pkginfo driver made, whose commit time
+ * is a float (`'1735776360.0'`) except from the local driver (`'0'`).
+ */
 export const commitYaml = (row: CommitAttributes): string => {
   const columns: Record<string, string> = {};
   for (const [key, value] of Object.entries(row)) {
     const column = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
     columns[column] = value === null || value === undefined ? 'None' : String(value as string | number);
   }
-  return stringify({ commits: [columns] }, { sortMapEntries: true, lineWidth: 0 });
+  if (row.dtCommit)
+    columns.dt_commit = Number.isInteger(row.dtCommit) ? `${row.dtCommit}.0` : String(row.dtCommit);
+  return dumpListOfStringMaps('commits', [columns]);
 };
 
 export const recordResult = async (deps: ActivityDeps, input: RecordInput): Promise<{ id: number }> => {
