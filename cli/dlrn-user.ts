@@ -1,7 +1,8 @@
 /**
  * `dlrn-user`: create, update or delete API users in DLRN's `users` table of the database
  * named by projects.ini, with passwords hashed as SHA-512 crypt (passlib's format, so DLRN and
- * this project accept each other's users). Exit 0 on success and 255 on any error, as DLRN.
+ * this project accept each other's users). Exit 0 on success and 255 on any error, and DLRN's
+ * log lines (logger `dlrn.user`) on stderr, as DLRN.
  */
 import { createUser, deleteUser, updatePassword, userExists } from '../lib/auth/users.ts';
 import { DlrnError, NotFoundError } from '../lib/domain/errors.ts';
@@ -14,11 +15,16 @@ import {
   type ConfigFlags,
 } from './common.ts';
 import { EXIT_OK, runMain } from './errors.ts';
-import { say, warn } from './output.ts';
+import { dlrnLog } from './dlrn-log.ts';
+import { say } from './output.ts';
 import { ask } from './prompt.ts';
 
 /** DLRN's functions return -1 on error, which the shell sees as 255. */
 const EXIT_USER_ERROR = 255;
+
+/** DLRN's user.py logs as `dlrn.user` (its module name). */
+const info = (message: string) => dlrnLog('INFO', 'dlrn.user', message);
+const error = (message: string) => dlrnLog('ERROR', 'dlrn.user', message);
 
 interface UserFlags {
   username: string;
@@ -37,7 +43,7 @@ const withModels = async (
     return await work(db);
   } catch (err) {
     if (!(err instanceof DlrnError)) throw err;
-    warn(`ERROR: ${err.message}`);
+    error(`ERROR: ${err.message}`);
     return EXIT_USER_ERROR;
   } finally {
     await db.close();
@@ -47,20 +53,20 @@ const withModels = async (
 const create: Action = (flags, configFlags) =>
   withModels(configFlags, async ({ models }) => {
     if (await userExists(models, flags.username)) {
-      warn(`ERROR: User ${flags.username} already exists`);
+      error(`User ${flags.username} already exists`);
       return EXIT_USER_ERROR;
     }
     const password =
       flags.password ?? (await ask(`Enter password for ${flags.username}: `, { hidden: true }));
     await createUser(models, flags.username, password);
-    say(`User ${flags.username} created.`);
+    info(`User ${flags.username} successfully created`);
     return EXIT_OK;
   });
 
 const update: Action = (flags, configFlags) =>
   withModels(configFlags, async ({ models }) => {
     await updatePassword(models, flags.username, flags.password ?? '');
-    say(`Password of user ${flags.username} updated.`);
+    info(`User ${flags.username} updated`);
     return EXIT_OK;
   });
 
@@ -69,14 +75,15 @@ const remove: Action = (flags, configFlags) =>
     if (!(await userExists(models, flags.username)))
       throw new NotFoundError(`User ${flags.username} does not exist`);
     if (!flags.force) {
-      const answer = await ask(`Delete user ${flags.username}? Type YES to confirm: `);
+      say(`Are you sure you want to delete user ${flags.username}? If so, type YES to continue.`);
+      const answer = await ask('');
       if (answer !== 'YES') {
-        warn('Not confirmed; nothing deleted.');
+        say('Action not confirmed, exiting');
         return EXIT_USER_ERROR;
       }
     }
     await deleteUser(models, flags.username);
-    say(`User ${flags.username} deleted.`);
+    info(`User ${flags.username} deleted`);
     return EXIT_OK;
   });
 

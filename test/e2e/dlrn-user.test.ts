@@ -51,6 +51,11 @@ test.serial(
   async (t) => {
     const created = await user(['create', '--username', 'alice', '--password', 'wonder land']);
     t.is(created.code, 0, created.stderr);
+    // DLRN's log line, in its format and with its logger name.
+    t.regex(
+      created.stderr,
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO:dlrn\.user:User alice successfully created$/m,
+    );
     const hash = await storedHash('alice');
     t.regex(hash ?? '', /^\$6\$rounds=656000\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}$/);
     t.true(await passlibVerifies('wonder land', hash ?? ''));
@@ -58,7 +63,7 @@ test.serial(
 
     const again = await user(['create', '--username', 'alice', '--password', 'other']);
     t.is(again.code, 255);
-    t.regex(again.stderr, /User alice already exists/);
+    t.regex(again.stderr, / ERROR:dlrn\.user:User alice already exists$/m);
     t.is(await storedHash('alice'), hash);
   },
 );
@@ -73,17 +78,22 @@ test.serial('create without --password reads it from the prompt', async (t) => {
 test.serial('update changes the password; an unknown user is an error', async (t) => {
   const updated = await user(['update', '--username', 'alice', '--password', 'new one']);
   t.is(updated.code, 0, updated.stderr);
+  t.regex(updated.stderr, / INFO:dlrn\.user:User alice updated$/m);
   t.true(await passlibVerifies('new one', (await storedHash('alice')) ?? ''));
 
   const unknown = await user(['update', '--username', 'nobody', '--password', 'x']);
   t.is(unknown.code, 255);
-  t.regex(unknown.stderr, /User nobody does not exist/);
+  t.regex(unknown.stderr, / ERROR:dlrn\.user:ERROR: User nobody does not exist$/m);
   t.is(await storedHash('nobody'), undefined);
 });
 
 test.serial('delete asks for YES unless --force', async (t) => {
   const refused = await user(['delete', '--username', 'bob'], 'yes\n');
   t.is(refused.code, 255);
+  t.regex(
+    refused.stdout,
+    /^Are you sure you want to delete user bob\? If so, type YES to continue\.\nAction not confirmed, exiting\n$/,
+  );
   t.truthy(await storedHash('bob'));
 
   const noInput = await user(['delete', '--username', 'bob']);
@@ -93,6 +103,7 @@ test.serial('delete asks for YES unless --force', async (t) => {
 
   const confirmed = await user(['delete', '--username', 'bob'], 'YES\n');
   t.is(confirmed.code, 0, confirmed.stderr);
+  t.regex(confirmed.stderr, / INFO:dlrn\.user:User bob deleted$/m);
   t.is(await storedHash('bob'), undefined);
 
   const forced = await user(['delete', '--username', 'alice', '--force']);

@@ -99,5 +99,11 @@ test('/metrics: DLRN build counters, request timing, process metrics and the pip
   t.is(value('dlrn_builds_running'), '0');
   t.is(value('dlrn_builds_queued'), '0');
   t.truthy(value('dlrn_request_processing_seconds_count'));
+  // As Python's Summary: a count, a sum and when it began; no quantiles.
+  t.truthy(value('dlrn_request_processing_seconds_sum'));
+  const created = Number(value('dlrn_request_processing_seconds_created'));
+  t.true(Math.abs(created - Date.now() / 1000) < 600, String(created));
+  t.regex(text, /^# TYPE dlrn_request_processing_seconds_created gauge$/m);
+  t.notRegex(text, /dlrn_request_processing_seconds\{quantile/);
   t.regex(text, /^process_cpu_user_seconds_total /m);
 });

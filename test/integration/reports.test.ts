@@ -86,8 +86,11 @@ test('report.html, status_report.html, status_report.csv and queue.html show the
 
   const report = await dom(join(repos, 'report.html'));
   t.regex(report, /<title>Demo Trunk Packaging By DLRN<\/title>/);
-  t.regex(report, /<h1>Delorean - centos9 \(master\)<\/h1>/);
-  const builds = rowsOf(report, 'builds');
+  // DLRN's heading and table: its id, column names and the failure row's class.
+  t.regex(report, /<h1>Delorean - Centos9 \(master\)<\/h1>/);
+  t.regex(report, /<th>Build Date Time<\/th><th>Commit Date Time<\/th><th>Project Name<\/th>/);
+  t.regex(report, /<tr class="failure">\s*<td>2025-01-01 00:00:40<\/td>/);
+  const builds = rowsOf(report, 'dlrn');
   t.is(builds.length, 5, 'RETRY rows are not listed');
   t.is(builds[0], '2025-01-01 00:00:40 2024-12-31 23:59:00 gamma c1cccccc FAILED repo build log');
   t.regex(builds.at(-1) ?? '', /alpha a1aaaaaa SUCCESS repo build log$/);
