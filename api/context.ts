@@ -1,5 +1,6 @@
 /** What every route needs: the configuration, the database, a logger and the clock. */
 import type { Client } from '@temporalio/client';
+import type { Middleware } from 'koa';
 import type { DlrnConfig } from '../lib/config/index.ts';
 import type { Database } from '../lib/db/index.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -24,6 +25,14 @@ export interface ApiDeps {
 /** What a request carries once authenticated. */
 export interface ApiState {
   user?: string;
+}
+
+/** The route middleware every module guards its routes with (api/auth.ts, api/read-cache.ts). */
+export interface Auth {
+  read: Middleware<ApiState>;
+  write: Middleware<ApiState>;
+  /** After `read` on the answers CI systems poll: api/read-cache.ts. */
+  cached: Middleware<ApiState>;
 }
 
 export const nowSeconds = (deps: ApiDeps): number => (deps.now ?? Date.now)() / 1000;

@@ -10,6 +10,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry, Summary } from 'prom-c
 import type { RunProgress } from '../workflows/run.ts';
 import { promotionLags, type CommitModel } from '../lib/db/index.ts';
 import type { ApiDeps } from './context.ts';
+import { PROGRESS_QUERY } from '../lib/domain/temporal-names.ts';
 
 const BUILD_COUNTERS = [
   ['dlrn_builds_succeeded_total', 'Total number of successful builds', 'SUCCESS'],
@@ -33,6 +34,12 @@ export const createMetrics = (deps: ApiDeps) => {
     percentiles: [],
     registers: [registry],
   });
+  // Python's client publishes when each Summary began, as `<name>_created` (a gauge).
+  new Gauge({
+    name: 'dlrn_request_processing_seconds_created',
+    help: 'Time spent processing request',
+    registers: [registry],
+  }).set(Date.now() / 1000);
 
   for (const [name, help, status] of BUILD_COUNTERS) {
     new Counter({
@@ -98,7 +105,7 @@ export const createMetrics = (deps: ApiDeps) => {
           if (++scanned > QUEUE_SCAN_LIMIT) break;
           const progress = await temporal.client.workflow
             .getHandle(run.workflowId, run.runId)
-            .query<RunProgress>('progress')
+            .query<RunProgress>(PROGRESS_QUERY)
             .catch(() => undefined);
           queued += progress?.builds.filter((b) => b.status === 'QUEUED').length ?? 0;
         }

@@ -2,11 +2,12 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { randomBytes } from 'node:crypto';
-import type { WebhookEventType } from '../activities/index.ts';
+import type { WebhookEventType } from '../lib/domain/events.ts';
 import type { deliverEvent } from '../workflows/deliver-event.ts';
 import { nowSeconds, type ApiDeps } from './context.ts';
 import { plain } from './json.ts';
 import { HttpError } from './errors.ts';
+import { causesOf } from '../lib/domain/temporal-names.ts';
 
 export const requireTemporal = (deps: ApiDeps): NonNullable<ApiDeps['temporal']> => {
   if (!deps.temporal) throw new HttpError(503, 'Temporal is not configured for this API server');
@@ -19,13 +20,8 @@ export const requireTemporal = (deps: ApiDeps): NonNullable<ApiDeps['temporal']>
  */
 export const workflowError = (err: unknown): HttpError => {
   if (!(err instanceof WorkflowFailedError)) return new HttpError(500, (err as Error).message);
-  let failure: ApplicationFailure | undefined;
-  for (let cause: unknown = err.cause; cause instanceof Error; cause = cause.cause) {
-    if (cause instanceof ApplicationFailure) {
-      failure = cause;
-      break;
-    }
-  }
+  // The outermost application failure: the workflow's own, which carries the step's status.
+  const failure = causesOf(err).find((c): c is ApplicationFailure => c instanceof ApplicationFailure);
   const status = (failure?.details?.[0] as { status?: number } | undefined)?.status ?? 500;
   return new HttpError(status, failure?.message ?? err.message);
 };

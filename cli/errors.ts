@@ -5,6 +5,7 @@
 import type { ApplicationFailure } from '@temporalio/common';
 import { DlrnError } from '../lib/domain/errors.ts';
 import { warn } from './output.ts';
+import { causesOf } from '../lib/domain/temporal-names.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -28,11 +29,8 @@ const rootFailure = async (err: unknown): Promise<ApplicationFailure | undefined
     import('@temporalio/common'),
   ]);
   if (!(err instanceof WorkflowFailedError)) return undefined;
-  let found: ApplicationFailure | undefined;
-  for (let cause: unknown = err.cause; cause instanceof Error; cause = cause.cause) {
-    if (cause instanceof common.ApplicationFailure) found = cause;
-  }
-  return found;
+  // The innermost: what the step itself threw.
+  return causesOf(err).findLast((c): c is ApplicationFailure => c instanceof common.ApplicationFailure);
 };
 
 /** Runs a command's main function and exits with its code, reporting errors once. */

@@ -5,6 +5,7 @@
 import { defaultPayloadConverter, type Client } from '@temporalio/client';
 import type { RunBuild, RunProgress } from '../workflows/run.ts';
 import { say } from './output.ts';
+import { PROGRESS_QUERY } from '../lib/domain/temporal-names.ts';
 
 interface Heartbeat {
   step?: string;
@@ -46,7 +47,7 @@ export const followRun = async (
     if (finished) break;
     let progress: RunProgress;
     try {
-      progress = await client.workflow.getHandle(workflowId).query<RunProgress>('progress');
+      progress = await client.workflow.getHandle(workflowId).query<RunProgress>(PROGRESS_QUERY);
     } catch {
       continue;
     }

@@ -11,13 +11,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { deliverEvent } from './deliver-event.ts';
-import { defineSearchAttributeKey } from '@temporalio/common';
 import type { Duration } from '@temporalio/common';
 import type { Activities, ExistingBuild, PostBuildResult, PublishedPackage } from '../activities/index.ts';
 import { ErrorType } from '../lib/domain/errors.ts';
 import { failureNotes, outputDirOf, type BuildJob } from '../lib/domain/build.ts';
 import type { BuildStatusName } from '../lib/domain/packages.ts';
-import { SearchAttribute } from '../lib/domain/temporal-names.ts';
+import { causesOf, searchKeys } from '../lib/domain/temporal-names.ts';
 
 export interface BuildCommitInput {
   /** The job without its build time, which the workflow takes from its own clock. */
@@ -62,18 +61,12 @@ export interface BuildCommitResult {
   alreadyBuilt?: boolean;
 }
 
-const keys = {
-  project: defineSearchAttributeKey(SearchAttribute.project, 'KEYWORD'),
-  commitHash: defineSearchAttributeKey(SearchAttribute.commitHash, 'KEYWORD'),
-  distroHash: defineSearchAttributeKey(SearchAttribute.distroHash, 'KEYWORD'),
-  component: defineSearchAttributeKey(SearchAttribute.component, 'KEYWORD'),
-  status: defineSearchAttributeKey(SearchAttribute.status, 'KEYWORD'),
-};
-
 /** The root application failure of a failed step: its type and the message a person reads. */
 const rootFailure = (err: ActivityFailure): { type?: string; message: string } => {
-  let cause: unknown = err.cause;
-  while (cause instanceof ActivityFailure) cause = cause.cause;
+  // The first cause that is not one of Temporal's activity wrappers.
+  const cause = causesOf(err)
+    .slice(1)
+    .find((c) => !(c instanceof ActivityFailure));
   if (cause instanceof ApplicationFailure)
     return { ...(cause.type ? { type: cause.type } : {}), message: cause.message };
   return { message: cause instanceof Error ? cause.message : err.message };
@@ -89,11 +82,11 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
   const job: BuildJob = { ...input.job, dtBuild: Math.floor(Date.now() / 1000) };
   const { commit } = job;
   upsertSearchAttributes([
-    { key: keys.project, value: commit.projectName },
-    { key: keys.commitHash, value: commit.commitHash },
-    { key: keys.distroHash, value: commit.distroHash },
-    { key: keys.component, value: commit.component ?? 'None' },
-    { key: keys.status, value: 'BUILDING' },
+    { key: searchKeys.project, value: commit.projectName },
+    { key: searchKeys.commitHash, value: commit.commitHash },
+    { key: searchKeys.distroHash, value: commit.distroHash },
+    { key: searchKeys.component, value: commit.component ?? 'None' },
+    { key: searchKeys.status, value: 'BUILDING' },
   ]);
   const outputDir = outputDirOf(job);
   // What a person opening the build in the Web UI looks for first: where the logs are.
@@ -118,7 +111,7 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
   });
   /** The finished build this one joins: its row, reported as this workflow's result. */
   const joined = (existing: ExistingBuild): BuildCommitResult => {
-    upsertSearchAttributes([{ key: keys.status, value: existing.status }]);
+    upsertSearchAttributes([{ key: searchKeys.status, value: existing.status }]);
     upsertMemo({ alreadyBuilt: `row ${existing.id}: built before, not again` });
     return { ...existing, commitId: existing.id, alreadyBuilt: true };
   };
@@ -229,7 +222,7 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
       }).catch(() => undefined);
     }
   }
-  upsertSearchAttributes([{ key: keys.status, value: status }]);
+  upsertSearchAttributes([{ key: searchKeys.status, value: status }]);
   return {
     commitId: id,
     status,

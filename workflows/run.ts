@@ -9,7 +9,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { defineSearchAttributeKey, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type {
   Activities,
   DriverRun,
@@ -24,7 +24,7 @@ import type {
 } from '../activities/index.ts';
 import { buildWorkflowId, type BuildJob } from '../lib/domain/build.ts';
 import type { BuildStatusName, CommitCandidate } from '../lib/domain/packages.ts';
-import { SearchAttribute } from '../lib/domain/temporal-names.ts';
+import { causesOf, PROGRESS_QUERY, searchKeys } from '../lib/domain/temporal-names.ts';
 import type { buildCommit, BuildCommitResult } from './build-commit.ts';
 import { selectPackages } from '../lib/domain/select.ts';
 
@@ -115,7 +115,7 @@ export interface RunProgress {
   builds: RunBuild[];
 }
 
-export const progressQuery = defineQuery<RunProgress>('progress');
+export const progressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);
 
 export interface RunResult {
   /** Names of the packages selected. */
@@ -132,14 +132,6 @@ export interface RunResult {
   /** `build`: every commit of the queue and how its build ended. */
   builds?: RunBuild[];
 }
-
-const buildKeys = {
-  project: defineSearchAttributeKey(SearchAttribute.project, 'KEYWORD'),
-  commitHash: defineSearchAttributeKey(SearchAttribute.commitHash, 'KEYWORD'),
-  distroHash: defineSearchAttributeKey(SearchAttribute.distroHash, 'KEYWORD'),
-  component: defineSearchAttributeKey(SearchAttribute.component, 'KEYWORD'),
-  status: defineSearchAttributeKey(SearchAttribute.status, 'KEYWORD'),
-};
 
 const jobOf = (input: RunInput, queued: QueuedJob): Omit<BuildJob, 'dtBuild'> => ({
   commit: queued.commit,
@@ -182,11 +174,11 @@ const startOrJoin = async (
       ],
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       typedSearchAttributes: [
-        { key: buildKeys.project, value: commit.projectName },
-        { key: buildKeys.commitHash, value: commit.commitHash },
-        { key: buildKeys.distroHash, value: commit.distroHash },
-        { key: buildKeys.component, value: commit.component ?? 'None' },
-        { key: buildKeys.status, value: 'QUEUED' },
+        { key: searchKeys.project, value: commit.projectName },
+        { key: searchKeys.commitHash, value: commit.commitHash },
+        { key: searchKeys.distroHash, value: commit.distroHash },
+        { key: searchKeys.component, value: commit.component ?? 'None' },
+        { key: searchKeys.status, value: 'QUEUED' },
       ],
     });
   } catch (err) {
@@ -309,13 +301,9 @@ const buildQueue = async (
           // the run goes on, as DLRN goes on after a worker exception.
           if (isCancellation(err)) throw err;
           entry.status = 'FAILED';
-          entry.notes = briefNotes(
-            err instanceof Error
-              ? err.cause instanceof Error
-                ? err.cause.message
-                : err.message
-              : String(err),
-          );
+          // The child's failure says why (its first cause), else the error itself.
+          const [outer, first] = causesOf(err);
+          entry.notes = briefNotes((first ?? outer)?.message ?? String(err));
           failed = failed || input.stop;
         } finally {
           reports.request();

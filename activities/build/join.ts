@@ -7,6 +7,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { BuildStatusName } from '../../lib/domain/packages.ts';
+import { causesOf } from '../../lib/domain/temporal-names.ts';
 
 /** The part of a build's result a run reports. */
 export interface JoinedBuild {
@@ -31,11 +32,7 @@ interface BuildOutcome {
   published?: Published;
 }
 
-const rootMessage = (err: Error): string => {
-  let message = err.message;
-  for (let cause: unknown = err.cause; cause instanceof Error; cause = cause.cause) message = cause.message;
-  return message;
-};
+const rootMessage = (err: Error): string => causesOf(err).at(-1)?.message ?? err.message;
 
 export const awaitBuild = async (workflowId: string): Promise<JoinedBuild> => {
   const context = Context.current();

@@ -5,9 +5,10 @@
  */
 import { createHmac } from 'node:crypto';
 import { TransientBuildError } from '../../lib/domain/errors.ts';
+import type { WebhookEventType } from '../../lib/domain/events.ts';
 import type { ActivityDeps } from '../deps.ts';
 
-export type WebhookEventType = 'vote' | 'promotion' | 'build_failed';
+export type { WebhookEventType } from '../../lib/domain/events.ts';
 
 export interface WebhookEvent {
   event: WebhookEventType;

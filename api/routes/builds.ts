@@ -1,11 +1,10 @@
 /** `GET/POST /api/health`, `GET /api/metrics/builds` and `POST /api/recheck_package` (dlrn-spec §7.2). */
-import type { Router, RouterContext } from '@koa/router';
+import { Router, type RouterContext } from '@koa/router';
 import { Op } from 'sequelize';
 import { z } from 'zod';
-import type { ApiDeps, ApiState } from '../context.ts';
+import type { ApiDeps, ApiState, Auth } from '../context.ts';
 import { HttpError } from '../errors.ts';
 import { parseParams, str } from '../params.ts';
-import type { Auth } from './index.ts';
 
 const day = z.string().transform((v, ctx) => {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
@@ -17,7 +16,8 @@ const day = z.string().transform((v, ctx) => {
   return t;
 });
 
-export const buildRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth): void => {
+export const buildRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
+  const router = new Router<ApiState>();
   const { models } = deps.db;
 
   const health = async (ctx: RouterContext<ApiState>) => {
@@ -69,4 +69,5 @@ export const buildRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth)
     ctx.status = 201;
     ctx.body = { result: 'ok' };
   });
+  return router;
 };

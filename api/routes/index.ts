@@ -1,25 +1,15 @@
+/** The API's routes: each module builds its own router; this one mounts them. */
 import { Router } from '@koa/router';
-import type { Middleware } from 'koa';
-import type { ApiDeps, ApiState } from '../context.ts';
+import type { ApiDeps, ApiState, Auth } from '../context.ts';
 import { buildRoutes } from './builds.ts';
+import { pageRoutes } from './pages.ts';
 import { promotionRoutes } from './promotions.ts';
 import { voteRoutes } from './votes.ts';
 import { workflowRoutes } from './workflows.ts';
-import { pageRoutes } from '../pages.ts';
-
-export interface Auth {
-  read: Middleware<ApiState>;
-  write: Middleware<ApiState>;
-  /** After `read` on the answers CI systems poll: api/read-cache.ts. */
-  cached: Middleware<ApiState>;
-}
 
 export const createRouter = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
   const router = new Router<ApiState>();
-  buildRoutes(router, deps, auth);
-  voteRoutes(router, deps, auth);
-  promotionRoutes(router, deps, auth);
-  workflowRoutes(router, deps, auth);
-  pageRoutes(router, deps, auth);
+  for (const routes of [buildRoutes, voteRoutes, promotionRoutes, workflowRoutes, pageRoutes])
+    router.use(routes(deps, auth).routes());
   return router;
 };

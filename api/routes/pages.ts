@@ -4,17 +4,16 @@
  * `report.html`, whose rows the browser fetches from `/api/graphql` (api/static/dlrn-api.js;
  * no CDN, unlike DLRN's jQuery and DataTables). Assets are served under `/static/`.
  */
-import type { Router } from '@koa/router';
+import { Router } from '@koa/router';
 import { readFile } from 'node:fs/promises';
 import nunjucks from 'nunjucks';
 import { Op } from 'sequelize';
 import { z } from 'zod';
-import { PROJECT_ROOT } from '../lib/paths.ts';
-import { findCommit, repoHash } from './commits.ts';
-import type { ApiDeps, ApiState } from './context.ts';
-import { HttpError } from './errors.ts';
-import { bool, int, parseParams, str } from './params.ts';
-import type { Auth } from './routes/index.ts';
+import { PROJECT_ROOT } from '../../lib/paths.ts';
+import { findCommit, repoHash } from '../commits.ts';
+import type { ApiDeps, ApiState, Auth } from '../context.ts';
+import { HttpError } from '../errors.ts';
+import { bool, int, parseParams, str } from '../params.ts';
 
 const PAGE = 100;
 const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(`${PROJECT_ROOT}/templates/api`), {
@@ -70,7 +69,8 @@ const tally = (
 
 const sorted = (groups: Map<string, Group>) => [...groups.values()].sort((a, b) => b.lastTs - a.lastTs);
 
-export const pageRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth): void => {
+export const pageRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
+  const router = new Router<ApiState>();
   const { models } = deps.db;
 
   router.get('/static/:name', async (ctx) => {
@@ -257,4 +257,5 @@ export const pageRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth):
       query,
     });
   });
+  return router;
 };

@@ -2,7 +2,7 @@
  * Promotions: `GET /api/promotions`, `GET /api/components` and `POST /api/promote` (one link and
  * one row; the batch is the promoteBatch saga). dlrn-spec §7.2.
  */
-import type { Router } from '@koa/router';
+import { Router } from '@koa/router';
 import { randomBytes } from 'node:crypto';
 import { Op, type WhereOptions } from 'sequelize';
 import { z } from 'zod';
@@ -17,11 +17,10 @@ import {
 import type { promoteBatch, PromoteBatchResult } from '../../workflows/promote-batch.ts';
 import { emitEvent, requireTemporal, workflowError } from '../temporal.ts';
 import { commitsById, findCommit, NOT_FOUND, repoHash, repoUrl, requireCommit } from '../commits.ts';
-import { nowSeconds, type ApiDeps, type ApiState } from '../context.ts';
+import { nowSeconds, type ApiDeps, type ApiState, type Auth } from '../context.ts';
 import { HttpError } from '../errors.ts';
 import { float } from '../json.ts';
 import { int, parseParams, requireJson, str } from '../params.ts';
-import type { Auth } from './index.ts';
 
 const LIMIT_CAP = 100;
 
@@ -68,7 +67,8 @@ const promotionBody = (
   aggregate_hash: aggregateHash,
 });
 
-export const promotionRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth): void => {
+export const promotionRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
+  const router = new Router<ApiState>();
   const { models } = deps.db;
   const baseurl = deps.config.default.baseurl;
 
@@ -221,4 +221,5 @@ export const promotionRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: A
     ctx.status = 201;
     ctx.body = promotionBody(baseurl, last.p, last.commit, timestamp, user, result.aggregateHash);
   });
+  return router;
 };

@@ -2,17 +2,16 @@
  * CI votes: `repo_status`, `agg_status`, `last_tested_repo` (GET and POST) and `report_result`,
  * with DLRN's parameters, rules and messages (dlrn-spec §7.2).
  */
-import type { Router } from '@koa/router';
+import { Router } from '@koa/router';
 import type { CreationAttributes } from 'sequelize';
 import { z } from 'zod';
 import type { CiVoteAttributes, CiVoteModel, CommitAttributes, SqlValue } from '../../lib/db/index.ts';
 import { requireCommit } from '../commits.ts';
-import { nowSeconds, type ApiDeps, type ApiState } from '../context.ts';
+import { nowSeconds, type ApiDeps, type ApiState, type Auth } from '../context.ts';
 import { HttpError } from '../errors.ts';
 import { bool, int, parseParams, requireJson, str } from '../params.ts';
 import { emitEvent } from '../temporal.ts';
 import { groupCommit } from '../group-commit.ts';
-import type { Auth } from './index.ts';
 
 const voteOf = (
   vote: CiVoteAttributes,
@@ -138,7 +137,8 @@ const reportSchema = z
   })
   .passthrough();
 
-export const voteRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth): void => {
+export const voteRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
+  const router = new Router<ApiState>();
   const { models } = deps.db;
   // report_result's votes: concurrent ones share a transaction (api/group-commit.ts).
   const storeVote = groupCommit((rows: CreationAttributes<CiVoteModel>[]) => models.CiVote.bulkCreate(rows));
@@ -261,4 +261,5 @@ export const voteRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth):
     ctx.status = 201;
     ctx.body = body;
   });
+  return router;
 };

@@ -2,17 +2,16 @@
  * Endpoints that start workflows: `POST /api/remote/import` (DLRN's; the importCommit
  * workflow) and `POST /api/trigger` (ours: a run now, so a forge webhook can replace polling).
  */
-import type { Router } from '@koa/router';
+import { Router } from '@koa/router';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { commandWorkflowId } from '../../lib/domain/temporal-names.ts';
 import type { importCommit } from '../../workflows/import.ts';
 import type { RunInput } from '../../workflows/run.ts';
-import { nowSeconds, type ApiDeps, type ApiState } from '../context.ts';
+import { nowSeconds, type ApiDeps, type ApiState, type Auth } from '../context.ts';
 import { HttpError } from '../errors.ts';
 import { parseParams, requireJson, str } from '../params.ts';
 import { requireTemporal, workflowError } from '../temporal.ts';
-import type { Auth } from './index.ts';
 
 /** A build run as `dlrn` without flags makes it, for some packages or projects or all. */
 const triggeredRun = (deps: ApiDeps, packageNames: string[], projectNames: string[]): RunInput => ({
@@ -34,7 +33,8 @@ const triggeredRun = (deps: ApiDeps, packageNames: string[], projectNames: strin
   rsync: deps.config.default.rsyncdest !== '',
 });
 
-export const workflowRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Auth): void => {
+export const workflowRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
+  const router = new Router<ApiState>();
   router.post('/api/remote/import', auth.write, async (ctx) => {
     requireJson(ctx);
     const p = parseParams(ctx, z.object({ repo_url: str }).passthrough());
@@ -87,4 +87,5 @@ export const workflowRoutes = (router: Router<ApiState>, deps: ApiDeps, auth: Au
     ctx.status = 201;
     ctx.body = { workflow_id: handle.workflowId, run_id: handle.firstExecutionRunId, target };
   });
+  return router;
 };

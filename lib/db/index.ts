@@ -5,26 +5,19 @@
 import lockfile from 'proper-lockfile';
 import { Sequelize, type Options } from 'sequelize';
 import { DatabaseError } from '../domain/errors.ts';
+import type { Database } from './database.ts';
 import { createMigrator } from './migrations.ts';
 import { guardAgainstNul } from './nul-guard.ts';
-import { defineModels, type Models } from './models.ts';
-import { preparedReads, type PreparedReads } from './prepared.ts';
+import { defineModels } from './models.ts';
+import { preparedReads } from './prepared.ts';
 import { waitForLocks } from './sqlite-busy.ts';
 import { parseDatabaseUrl, type DatabaseTarget } from './url.ts';
 
 export { parseDatabaseUrl, type DatabaseTarget } from './url.ts';
+export type { Database } from './database.ts';
 export * from './models.ts';
 export { ALEMBIC_HEAD, DLRN_TABLES } from './schema.ts';
 export type { PreparedReads, SqlValue } from './prepared.ts';
-
-export interface Database {
-  sequelize: Sequelize;
-  models: Models;
-  /** Plain SQL for hot reads, beside the models (lib/db/prepared.ts). */
-  reads: PreparedReads;
-  target: DatabaseTarget;
-  close(): Promise<void>;
-}
 
 export interface OpenOptions {
   /** Apply pending migrations (default true). */

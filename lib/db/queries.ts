@@ -4,7 +4,7 @@
  */
 import { Op, QueryTypes, literal } from 'sequelize';
 import { PURGED_FLAG } from '../domain/purge.ts';
-import type { Database } from './index.ts';
+import type { Database } from './database.ts';
 
 /** Every component a build was recorded for (component mode's aggregates span them). */
 export const knownComponents = async (db: Database): Promise<string[]> =>
