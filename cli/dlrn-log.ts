@@ -34,7 +34,14 @@ const hasEnded = (status: RunBuild['status']): boolean =>
  * `consistent` stays. Fed every view of the run's builds (each progress poll, then the result),
  * so a build that started and ended between two polls is still told in full.
  */
-export const dlrnBuildLog = (datadir: string, log = dlrnLog): ((builds: RunBuild[]) => void) => {
+export const dlrnBuildLog = (
+  datadir: string,
+  options: { useComponents?: boolean } = {},
+  log = dlrnLog,
+): ((builds: RunBuild[]) => void) => {
+  // With use_components DLRN names the component, `None` when the package has none.
+  const forComponent = (build: RunBuild) =>
+    options.useComponents ? ` for component ${build.component ?? 'None'}` : '';
   const started = new Set<string>();
   const ended = new Set<string>();
   let realDatadir: string | undefined;
@@ -55,7 +62,11 @@ export const dlrnBuildLog = (datadir: string, log = dlrnLog): ((builds: RunBuild
       if (!running && !hasEnded(build.status)) continue;
       if (!started.has(build.workflowId)) {
         started.add(build.workflowId);
-        log('INFO', 'dlrn-build', `Processing ${build.projectName} ${build.commitHash}`);
+        log(
+          'INFO',
+          'dlrn-build',
+          `Processing ${build.projectName} ${build.commitHash}${forComponent(build)}`,
+        );
       }
       if (running || ended.has(build.workflowId)) continue;
       ended.add(build.workflowId);
@@ -67,7 +78,7 @@ export const dlrnBuildLog = (datadir: string, log = dlrnLog): ((builds: RunBuild
           log(
             'INFO',
             'dlrn',
-            `${published.failures} packages not built correctly: not updating the consistent symlink`,
+            `${published.failures} packages not built correctly${forComponent(build)}: not updating the consistent symlink`,
           );
         continue;
       }

@@ -73,7 +73,7 @@ export const runDlrn = async (flags: DlrnFlags): Promise<number> => {
   try {
     const input = runInputFrom(flags, config, recheck);
     const workflowId = runWorkflowId(Date.now(), randomBytes(4).toString('hex'));
-    const tellDlrn = dlrnBuildLog(config.default.datadir);
+    const tellDlrn = dlrnBuildLog(config.default.datadir, { useComponents: config.default.useComponents });
     const { result, url } = await withTemporal(config, { config, db, logger }, async (client, endpoint) => {
       // A run a crashed dlrn left behind is finished first (local mode: only we can run it).
       if (endpoint.local && input.mode === 'build') await settleAbandonedRuns(client, endpoint);

@@ -94,6 +94,8 @@ export interface RunBuild {
   commitHash: string;
   distroHash: string;
   workflowId: string;
+  /** The package's component (`use_components`). */
+  component?: string;
   status: BuildStatusName | 'RUNNING' | 'QUEUED' | 'NOT_STARTED';
   notes?: string;
   outputDir?: string;
@@ -382,6 +384,7 @@ export async function run(input: RunInput): Promise<RunResult> {
       distroHash: c.distroHash,
       workflowId: buildWorkflowId(c, taskQueue),
       status: 'QUEUED',
+      ...(c.component ? { component: c.component } : {}),
     }));
     return await buildRun(input, { plan: { ...rest, manifest }, builds, next: 0, failed: false }, progress);
   }

@@ -34,7 +34,7 @@ const build = (over: Partial<RunBuild>): RunBuild => ({
 
 const follow = () => {
   const lines: string[] = [];
-  const observe = dlrnBuildLog('/nonexistent/data', (level: DlrnLevel, logger: string, message: string) =>
+  const observe = dlrnBuildLog('/nonexistent/data', {}, (level: DlrnLevel, logger: string, message: string) =>
     lines.push(`${level}:${logger}:${message}`),
   );
   return { lines, observe };
@@ -92,5 +92,27 @@ test('a build first seen ended, a retry, a build with no RPM, and a success whil
     `INFO:dlrn-build:Processing three ${a}`,
     'INFO:dlrn:2 packages not built correctly: not updating the consistent symlink',
     `INFO:dlrn-build:Processing four ${a}`,
+  ]);
+});
+
+test('with use_components DLRN names the component, None when a package has none', (t) => {
+  const lines: string[] = [];
+  const observe = dlrnBuildLog('/data', { useComponents: true }, (_level, logger, message) =>
+    lines.push(`${logger}:${message}`),
+  );
+  const a = 'a'.repeat(40);
+  observe([
+    build({
+      projectName: 'nova',
+      component: 'compute',
+      status: 'SUCCESS',
+      published: { startedAt: 1, endedAt: 2, failures: 1, consistent: false },
+    }),
+    build({ projectName: 'lonely', status: 'RUNNING' }),
+  ]);
+  t.deepEqual(lines, [
+    `dlrn-build:Processing nova ${a} for component compute`,
+    'dlrn:1 packages not built correctly for component compute: not updating the consistent symlink',
+    `dlrn-build:Processing lonely ${a} for component None`,
   ]);
 });
