@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { DlrnError } from '../lib/domain/errors.ts';
 
-export const toFailure = (err: unknown): unknown =>
+const toFailure = (err: unknown): unknown =>
   err instanceof DlrnError
     ? ApplicationFailure.create({
         type: err.name,

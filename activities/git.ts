@@ -18,7 +18,7 @@ export interface RefreshOptions extends FallbackRules {
   fullPath?: string;
 }
 
-export interface RefreshResult {
+interface RefreshResult {
   /** The branch actually checked out, after any fallback. */
   branch: string;
   head: string;
@@ -161,7 +161,7 @@ const refreshUnlocked = async (
   return { branch: used, ...(await headOf(dir)) };
 };
 
-export interface GitCommit {
+interface GitCommit {
   hash: string;
   /** Committer time, epoch seconds. */
   time: number;

@@ -9,7 +9,7 @@ import { Context } from '@temporalio/activity';
 import { wrapEach } from './failures.ts';
 
 /** How often a running activity heartbeats, at least (the SDK throttles what reaches the server). */
-export const HEARTBEAT_EVERY_MS = 5_000;
+const HEARTBEAT_EVERY_MS = 5_000;
 
 const lastDetails = new WeakMap<Context, unknown>();
 

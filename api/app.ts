@@ -13,8 +13,6 @@ import { createMetrics } from './metrics.ts';
 import { createReadCache } from './read-cache.ts';
 import { createRouter } from './routes/index.ts';
 
-export type { ApiDeps } from './context.ts';
-
 export const createApp = (deps: ApiDeps): Koa<ApiState> => {
   const app = new Koa<ApiState>();
   app.proxy = true;

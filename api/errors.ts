@@ -23,7 +23,6 @@ const STATUS_OF: Partial<Record<string, number>> = {
   [ErrorType.InputError]: 400,
   [ErrorType.NotFoundError]: 400, // DLRN answers 400, never 404, for an unknown commit
   [ErrorType.GoneError]: 410,
-  [ErrorType.AuthError]: 401,
   [ErrorType.ForbiddenError]: 403,
 };
 

@@ -20,13 +20,13 @@ import {
   type ValueNode,
 } from 'graphql';
 
-export interface GraphqlLimits {
+interface GraphqlLimits {
   maxDepth: number;
   maxAliases: number;
   maxCost: number;
 }
 
-export interface GraphqlMeasure {
+interface GraphqlMeasure {
   depth: number;
   aliases: number;
   cost: number;

@@ -348,7 +348,7 @@ const Query = new GraphQLObjectType<unknown, GqlContext>({
   },
 });
 
-export const schema = new GraphQLSchema({ query: Query });
+const schema = new GraphQLSchema({ query: Query });
 
 /** Tokens a query may have (graphql-js stops parsing there): bounds the parser's work. */
 const MAX_TOKENS = 5_000;

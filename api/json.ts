@@ -5,7 +5,7 @@
  */
 const TOKEN = '@@dlrn-float@@';
 
-export class JsonFloat {
+class JsonFloat {
   readonly value: number;
   constructor(value: number) {
     this.value = value;

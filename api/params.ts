@@ -21,8 +21,8 @@ export const bool = z.union([z.boolean(), z.number(), z.string()]).transform((v,
 });
 
 /** The range of DLRN's integer columns (32 bits on PostgreSQL and MariaDB). */
-export const INT_MIN = -(2 ** 31);
-export const INT_MAX = 2 ** 31 - 1;
+const INT_MIN = -(2 ** 31);
+const INT_MAX = 2 ** 31 - 1;
 
 /**
  * An integer, from a number or a numeric string, within the columns' range: a larger one would

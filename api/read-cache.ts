@@ -21,7 +21,7 @@ interface Entry {
   type: string;
 }
 
-export interface ReadCache {
+interface ReadCache {
   /** Route middleware: answers from the cache, or keeps what the route answers. */
   serve: (ctx: Context & { state: ApiState }, next: Next) => Promise<void>;
   /** App middleware: any request other than GET or HEAD drops every entry. */

@@ -14,7 +14,7 @@ import { withLockDir } from './lock.ts';
 import { ToolError } from './domain/errors.ts';
 import { devServerArgs, isTemporalServing, temporalBinary } from './temporal-dev-server.ts';
 
-export interface LocalTemporalOptions {
+interface LocalTemporalOptions {
   datadir: string;
   port: number;
   uiPort: number;

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 
-export interface LockOptions {
+interface LockOptions {
   /** The lock directory; `<target>.lock` when omitted. */
   lockPath?: string;
   /** A holder that has not refreshed the lock for this long is gone (ms). */

@@ -36,7 +36,7 @@ export const freePort = async (): Promise<number> =>
     });
   });
 
-export interface DevServerOptions {
+interface DevServerOptions {
   /** SQLite file that keeps history across restarts; omitted means in memory. */
   dbFile?: string;
   /** gRPC port; a free one when omitted. */

@@ -1,12 +1,12 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities, WorkerInspection } from '../activities/index.ts';
 
-export interface CheckWorkerInput {
+interface CheckWorkerInput {
   /** Tools a build needs; the result lists those missing on the worker that ran the check. */
   requiredTools: string[];
 }
 
-export interface CheckWorkerResult {
+interface CheckWorkerResult {
   inspection: WorkerInspection;
   missingTools: string[];
 }

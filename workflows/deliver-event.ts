@@ -2,7 +2,7 @@ import type { Duration } from '@temporalio/common';
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities, WebhookEvent } from '../activities/index.ts';
 
-export interface DeliverEventInput {
+interface DeliverEventInput {
   event: WebhookEvent;
   /** First retry delay (tests shorten it). */
   retryInterval?: string;

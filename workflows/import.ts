@@ -9,7 +9,7 @@ export interface ImportInput {
   driverRun: DriverRun;
 }
 
-export interface ImportedCommit {
+interface ImportedCommit {
   projectName: string;
   commitHash: string;
   status: string;
@@ -21,7 +21,7 @@ export interface ImportedCommit {
   outputDir: string;
 }
 
-export interface ImportResult {
+interface ImportResult {
   commits: ImportedCommit[];
 }
 

@@ -1,7 +1,7 @@
 import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities, PromotionLink } from '../activities/index.ts';
 
-export interface PromoteBatchItem {
+interface PromoteBatchItem {
   commitId: number;
   promoteName: string;
   component: string | null;
@@ -9,7 +9,7 @@ export interface PromoteBatchItem {
   link: PromotionLink;
 }
 
-export interface PromoteBatchInput {
+interface PromoteBatchInput {
   items: PromoteBatchItem[];
   user: string | null;
   /** Epoch seconds of the request, the same for every row. */
@@ -24,7 +24,7 @@ export interface PromoteBatchResult {
 }
 
 /** The failure the API turns into its answer: the failing step's status code and message. */
-export const PROMOTE_BATCH_FAILED = 'PromoteBatchFailed';
+const PROMOTE_BATCH_FAILED = 'PromoteBatchFailed';
 
 // Every step heartbeats (activities/heartbeat.ts): when the worker running one dies, the step is
 // retried on another worker within ten seconds, and the API request waiting on the saga answers.

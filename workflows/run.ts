@@ -117,7 +117,7 @@ export interface RunProgress {
   builds: RunBuild[];
 }
 
-export const progressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);
+const progressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);
 
 export interface RunResult {
   /** Names of the packages selected. */

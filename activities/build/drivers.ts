@@ -25,7 +25,7 @@ export interface RpmResult {
 }
 
 /** The absolute path of `tool` on the worker's PATH, or a ToolError naming it. */
-export const which = (tool: string): string => {
+const which = (tool: string): string => {
   if (tool.includes('/')) return tool;
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir && existsSync(join(dir, tool))) return join(dir, tool);
@@ -103,7 +103,7 @@ const mockDriver = async (config: DlrnConfig, job: BuildJob, ws: Workspace, srpm
  * repository and the dependencies repository (deps_url, default `<baseurl>/delorean-deps.repo`)
  * added inside the closing `"""` of the dnf.conf block, as DLRN does.
  */
-export const writeMockConfig = async (config: DlrnConfig, job: BuildJob): Promise<string> => {
+const writeMockConfig = async (config: DlrnConfig, job: BuildJob): Promise<string> => {
   const d = config.default;
   const template = join(d.configdir, `${d.target ?? 'centos'}.cfg`);
   if (!existsSync(template))

@@ -46,7 +46,7 @@ const withVersion = (name: string, spec?: unknown): string => {
 };
 
 /** The functions rpm-packaging templates call, fedora style. Anything else is an error. */
-export const renderspecGlobals = (upstreamVersion: string | undefined) => ({
+const renderspecGlobals = (upstreamVersion: string | undefined) => ({
   py2pkg: (name: string, version?: unknown) => withVersion(pyPackage('python', name), version),
   py3pkg: (name: string, version?: unknown) => withVersion(pyPackage('python3', name), version),
   py2name: (name?: string) => (name ? pyPackage('python', name) : 'python'),
@@ -68,7 +68,7 @@ export const tuplesToArrays = (template: string): string =>
   template.replace(/(?<![\w\])])\(\s*('[^']*'|"[^"]*")\s*,\s*('[^']*'|"[^"]*")\s*\)/g, '[$1, $2]');
 
 /** Renders every `*.spec.j2` of a distgit into the `.spec` beside it. */
-export const renderTemplates = async (dir: string, upstreamVersion?: string): Promise<string[]> => {
+const renderTemplates = async (dir: string, upstreamVersion?: string): Promise<string[]> => {
   const templates = (await readdir(dir)).filter((f) => f.endsWith('.spec.j2'));
   const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
   for (const [name, fn] of Object.entries(renderspecGlobals(upstreamVersion))) env.addGlobal(name, fn);
@@ -93,12 +93,7 @@ export const renderTemplates = async (dir: string, upstreamVersion?: string): Pr
 };
 
 /** The environment of a custom_preprocess program: exactly these variables, nothing else. */
-export const preprocessEnv = (
-  deps: ActivityDeps,
-  job: BuildJob,
-  distgitDir: string,
-  sourceDir: string | null,
-) => {
+const preprocessEnv = (deps: ActivityDeps, job: BuildJob, distgitDir: string, sourceDir: string | null) => {
   const { config } = deps;
   const env: Record<string, string> = {
     LANG: 'C',

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { BuildJob } from '../../lib/domain/build.ts';
 import { beat as heartbeat, currentActivity } from '../heartbeat.ts';
 
-export interface RunOptions {
+interface RunOptions {
   cwd: string;
   /** Appended to, never truncated: several steps share rpmbuild.log as in DLRN. */
   logFile: string;

@@ -25,7 +25,7 @@ export interface RecordInput {
  * of its value (`None` for NULL). DLRN dumps the commit its pkginfo driver made, whose commit time
  * is a float (`'1735776360.0'`) except from the local driver (`'0'`).
  */
-export const commitYaml = (row: CommitAttributes): string => {
+const commitYaml = (row: CommitAttributes): string => {
   const columns: Record<string, string> = {};
   for (const [key, value] of Object.entries(row)) {
     const column = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

@@ -29,7 +29,7 @@ export const sourceDirs = (datadir: string, pkg: PackageInfo): { url: string; di
   return urls.map((url) => ({ url, dir: join(datadir, pkg.name, basename(url).replace(/\.git$/, '')) }));
 };
 
-export interface DistgitState {
+interface DistgitState {
   hash: string;
   time: number;
   dir: string;

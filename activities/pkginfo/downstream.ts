@@ -56,7 +56,7 @@ export const setupDownstreamDistgit = async (
   }
 };
 
-export interface DownstreamOptions {
+interface DownstreamOptions {
   repo: string | null;
   infoFiles: string[];
   versionsUrl: string[];
@@ -71,7 +71,7 @@ export interface DownstreamOptions {
 }
 
 /** One row of a versions.csv, keyed by its header. */
-export interface VersionsRow {
+interface VersionsRow {
   Project: string;
   'Source Repo': string;
   'Source Sha': string;
@@ -95,7 +95,7 @@ const readUrl = async (url: string): Promise<string> => {
 };
 
 /** All versions.csv files of `versions_url`, later files winning per project. */
-export const readVersions = async (urls: readonly string[]): Promise<Map<string, VersionsRow>> => {
+const readVersions = async (urls: readonly string[]): Promise<Map<string, VersionsRow>> => {
   const out = new Map<string, VersionsRow>();
   for (const url of urls) {
     let text: string;

@@ -15,7 +15,7 @@ import { lastCommitOf } from '../git.ts';
 import { skippedOnError, sourceCandidates } from './common.ts';
 import type { DriverRun, PkginfoDriver } from './types.ts';
 
-export interface GitrepoOptions {
+interface GitrepoOptions {
   repo: string | null;
   directories: string[];
   skipDirs: string[];
@@ -50,7 +50,7 @@ const refreshPackaging = async (
 };
 
 /** The upstream version a spec template pins, for `use_version_from_spec`. */
-export const versionFromSpec = (text: string): string | undefined => {
+const versionFromSpec = (text: string): string | undefined => {
   const pinned = /set\s+upstream_version\s*=\s*['"]([^'"]+)['"]/.exec(text)?.[1];
   if (pinned) return pinned;
   const version = /^Version:\s*(\S+)/m.exec(text)?.[1];

@@ -6,7 +6,7 @@ import { createLocalDriver } from './local.ts';
 import { createRdoinfoDriver } from './rdoinfo.ts';
 import type { PkginfoDriver } from './types.ts';
 
-export type { DriverRun, PackageCommits, PkginfoDriver } from './types.ts';
+export type { DriverRun } from './types.ts';
 
 export const createPkginfoDriver = (config: DlrnConfig): PkginfoDriver => {
   const { pkginfo } = config;

@@ -12,7 +12,7 @@ import { refreshRepo } from '../git.ts';
 import { refreshOptions, skippedOnError, sourceCandidates } from './common.ts';
 import type { DriverRun, PkginfoDriver } from './types.ts';
 
-export interface InfoSource {
+interface InfoSource {
   repo: string | null;
   infoFiles: string[];
   cacheDir: string | null;

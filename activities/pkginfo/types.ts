@@ -1,4 +1,3 @@
-import type { DlrnConfig } from '../../lib/config/index.ts';
 import type { CommitWindow } from '../../lib/domain/discovery.ts';
 import type { CommitCandidate, CommitType, PackageInfo } from '../../lib/domain/packages.ts';
 
@@ -28,5 +27,3 @@ export interface PkginfoDriver {
   /** Where the package's spec lives once its distgit is checked out. */
   distgitDir(pkg: PackageInfo): string;
 }
-
-export type DriverConfig = DlrnConfig;

@@ -80,7 +80,7 @@ const commitSchema = z.object({
 const fileSchema = z.object({ commits: z.array(commitSchema).min(1, 'commit.yaml lists no commits') });
 
 /** Parses commit.yaml; an InputError names every bad field. */
-export const parseCommitYaml = (text: string, source: string): RemoteCommit[] => {
+const parseCommitYaml = (text: string, source: string): RemoteCommit[] => {
   let data: unknown;
   try {
     data = parse(text);
@@ -121,7 +121,7 @@ const joinUrl = (base: string, name: string) => `${base.replace(/\/+$/, '')}/${n
  * The bytes at `url` (file:, http:, https:), or undefined when the server says 404 or the file
  * does not exist. Other HTTP errors and network failures throw TransientBuildError (retried).
  */
-export const fetchBytes = async (url: string, timeoutMs: number): Promise<Buffer | undefined> => {
+const fetchBytes = async (url: string, timeoutMs: number): Promise<Buffer | undefined> => {
   const parsed = new URL(url);
   if (parsed.protocol === 'file:') {
     try {

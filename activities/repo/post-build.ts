@@ -15,7 +15,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, symlinkSync } from 'node:fs';
-import { mkdir, readlink, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { Op, QueryTypes } from 'sequelize';
@@ -30,8 +30,6 @@ import { readRunManifest } from '../run-manifest.ts';
 import { aggregateRepoFiles } from '../../lib/repo/aggregate.ts';
 import { switchLink, VERSIONS_HEADER } from '../../lib/repo/links.ts';
 import { withLockDir } from '../../lib/lock.ts';
-
-export { switchLink, VERSIONS_HEADER } from '../../lib/repo/links.ts';
 
 const run = promisify(execFile);
 
@@ -279,7 +277,3 @@ export const postBuild = async (deps: ActivityDeps, input: PostBuildInput): Prom
   });
   return { ...value, waitedMs };
 };
-
-/** Where `current` points, relative to repos/, or undefined. */
-export const currentTarget = async (reposDir: string, name = 'current'): Promise<string | undefined> =>
-  readlink(join(reposDir, name)).catch(() => undefined);

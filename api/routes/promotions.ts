@@ -37,7 +37,7 @@ const promotionsSchema = z
   })
   .passthrough();
 
-export const promoteSchema = z
+const promoteSchema = z
   .object({
     commit_hash: str.optional(),
     distro_hash: str.optional(),

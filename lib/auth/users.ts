@@ -6,7 +6,7 @@ import type { Models } from '../db/models.ts';
 import { InputError, NotFoundError } from '../domain/errors.ts';
 import { hashPassword } from './sha512-crypt.ts';
 
-export interface HashOptions {
+interface HashOptions {
   /** SHA-crypt rounds; passlib's 656000 unless a test wants speed. */
   rounds?: number;
 }

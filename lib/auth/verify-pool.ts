@@ -24,7 +24,7 @@ export class PoolBusyError extends Error {
   }
 }
 
-export interface VerifyPoolOptions {
+interface VerifyPoolOptions {
   /** Worker threads; one less than the CPUs, at least one, at most four by default. */
   threads?: number;
   /** Checks that may wait for a thread (default 32). */

@@ -25,9 +25,6 @@ import {
   type SectionValues,
 } from './options.ts';
 
-export { parseIni } from './ini.ts';
-export { parseBoolean } from './options.ts';
-
 import { PROJECT_ROOT } from '../paths.ts';
 
 export { PROJECT_ROOT };
@@ -108,7 +105,7 @@ export interface DlrnConfig {
   api: SectionValues<typeof apiSection>;
 }
 
-export interface LoadOptions {
+interface LoadOptions {
   /** `--config-override section.option=value` rules, applied before parsing, in order. */
   overrides?: readonly string[];
   /** Base for relative paths (DLRN resolves them against the working directory). */
@@ -133,7 +130,7 @@ const OVERRIDE_RE = /^(?<section>\w+)\.(?<key>\w+)=(?<value>.*)$/s;
  * silently drops rules whose value is not `\w+` or whose section is missing from the file, any
  * value is accepted, a known section may be added, and every other rule is an error.
  */
-export const applyOverrides = (doc: IniDocument, rules: readonly string[]): ConfigIssue[] => {
+const applyOverrides = (doc: IniDocument, rules: readonly string[]): ConfigIssue[] => {
   const issues: ConfigIssue[] = [];
   for (const rule of rules) {
     const groups = OVERRIDE_RE.exec(rule)?.groups;

@@ -16,7 +16,7 @@ export interface IniDocument {
   sections: Map<string, Map<string, string>>;
 }
 
-export interface IniParseResult {
+interface IniParseResult {
   doc: IniDocument;
   issues: ConfigIssue[];
 }

@@ -30,13 +30,13 @@ const BOOLEAN_WORDS: Record<string, boolean> = {
 };
 
 /** Booleans as configparser reads them: 1/yes/true/on and 0/no/false/off, any case. */
-export const parseBoolean = (raw: string): boolean => {
+const parseBoolean = (raw: string): boolean => {
   const value = BOOLEAN_WORDS[raw.trim().toLowerCase()];
   if (value === undefined) throw new OptionValueError('expected a boolean (true/false, yes/no, on/off, 1/0)');
   return value;
 };
 
-export const parseInteger =
+const parseInteger =
   (min: number, max = Number.MAX_SAFE_INTEGER) =>
   (raw: string): number => {
     const text = raw.trim();
@@ -56,14 +56,14 @@ export const parseInteger =
  * Comma lists. DLRN splits on `,` without trimming; we trim each item and drop empty ones, so
  * `a, b` means `['a', 'b']` and an empty value means no items, which is what such lines intend.
  */
-export const parseList = (raw: string): string[] =>
+const parseList = (raw: string): string[] =>
   raw
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
 
 /** A comma list of regular expressions, each checked to compile. */
-export const parseRegexList = (raw: string): string[] => {
+const parseRegexList = (raw: string): string[] => {
   const items = parseList(raw);
   for (const item of items) {
     try {
@@ -110,7 +110,7 @@ export type SectionValues<S extends SectionSpec> = {
   [K in keyof S]: S[K] extends OptionSpec<infer T> ? T : never;
 };
 
-export const RELEASE_NUMBERINGS = ['0.date.hash', '0.1.date.hash', 'minor.date.hash'] as const;
+const RELEASE_NUMBERINGS = ['0.date.hash', '0.1.date.hash', 'minor.date.hash'] as const;
 
 /** `[DEFAULT]`. Path defaults (`datadir`, `scriptsdir`, `templatedir`) are filled in by the loader. */
 export const defaultSection = {
@@ -246,7 +246,7 @@ export const databaseSection = {
   sqliteWal: bool('sqlite_wal', false),
 } satisfies SectionSpec;
 
-export const AUTH_DRIVERS = ['DBAuthentication', 'KrbAuthentication'] as const;
+const AUTH_DRIVERS = ['DBAuthentication', 'KrbAuthentication'] as const;
 
 /** New: the HTTP API server. */
 export const apiSection = {

@@ -13,13 +13,13 @@ import { preparedReads } from './prepared.ts';
 import { waitForLocks } from './sqlite-busy.ts';
 import { parseDatabaseUrl, type DatabaseTarget } from './url.ts';
 
-export { parseDatabaseUrl, type DatabaseTarget } from './url.ts';
+export { type DatabaseTarget } from './url.ts';
 export type { Database } from './database.ts';
 export * from './models.ts';
 export { ALEMBIC_HEAD, DLRN_TABLES } from './schema.ts';
-export type { PreparedReads, SqlValue } from './prepared.ts';
+export type { SqlValue } from './prepared.ts';
 
-export interface OpenOptions {
+interface OpenOptions {
   /** Apply pending migrations (default true). */
   migrate?: boolean;
   /** Base for a relative SQLite path (SQLAlchemy uses the working directory). */

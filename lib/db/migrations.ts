@@ -119,7 +119,7 @@ const dlrnSchema = async ({ context: sequelize }: MigrationParams<Context>): Pro
 };
 
 /** Secondary indexes for the queries the builder and the API run; DLRN has none. */
-export const INDEXES: { name: string; table: string; columns: string[] }[] = [
+const INDEXES: { name: string; table: string; columns: string[] }[] = [
   { name: 'dlrnt_commits_project', table: 'commits', columns: ['project_name', 'type', 'status'] },
   { name: 'dlrnt_commits_hashes', table: 'commits', columns: ['commit_hash', 'distro_hash'] },
   { name: 'dlrnt_civotes_commit', table: 'civotes', columns: ['commit_id'] },
@@ -150,7 +150,7 @@ const dropIndexesOf =
     for (const index of indexes) await qi.removeIndex(index.table, index.name);
   };
 
-export const MIGRATION_TABLE = 'dlrnt_migrations';
+const MIGRATION_TABLE = 'dlrnt_migrations';
 
 export const createMigrator = (sequelize: Sequelize): Umzug<Context> =>
   new Umzug<Context>({

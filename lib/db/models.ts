@@ -46,7 +46,7 @@ export interface CommitAttributes {
 }
 
 /** Per-package mail throttling: `lastEmail` is when the last failure mail went out. */
-export interface ProjectAttributes {
+interface ProjectAttributes {
   id: number;
   projectName: string | null;
   lastEmail: number | null;
@@ -91,7 +91,7 @@ export interface PromotionAttributes {
 }
 
 /** An API user; `password` is a SHA-512 crypt string (`$6$...`). */
-export interface UserAttributes {
+interface UserAttributes {
   username: string;
   password: string;
 }

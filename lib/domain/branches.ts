@@ -11,7 +11,7 @@ export interface FallbackRules {
   fallbackToMaster: boolean;
 }
 
-export type Fallback = { kind: 'try'; refs: string[] } | { kind: 'none'; reason: string };
+type Fallback = { kind: 'try'; refs: string[] } | { kind: 'none'; reason: string };
 
 const matchesAtStart = (pattern: string, branch: string): boolean =>
   new RegExp(`^(?:${pattern})`).test(branch);

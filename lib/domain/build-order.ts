@@ -4,7 +4,7 @@
  * the order is a depth-first post-order; cycles are reported and broken.
  */
 
-export interface SpecDeps {
+interface SpecDeps {
   /** The project (package) the spec belongs to. */
   project: string;
   /** `Name:` of the spec. */

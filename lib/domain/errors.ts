@@ -13,13 +13,12 @@ export const ErrorType = {
   BuildFailedError: 'BuildFailedError',
   NotFoundError: 'NotFoundError',
   GoneError: 'GoneError',
-  AuthError: 'AuthError',
   ForbiddenError: 'ForbiddenError',
   ToolError: 'ToolError',
   GitError: 'GitError',
   AlreadyBuiltError: 'AlreadyBuiltError',
 } as const;
-export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
+type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
 interface DlrnErrorOptions {
   cause?: unknown;
@@ -113,11 +112,6 @@ export class NotFoundError extends DlrnError {
 export class GoneError extends DlrnError {
   override name = ErrorType.GoneError;
   override readonly code = 'EGONE';
-}
-
-export class AuthError extends DlrnError {
-  override name = ErrorType.AuthError;
-  override readonly code = 'EAUTH';
 }
 
 export class ForbiddenError extends DlrnError {

@@ -3,7 +3,7 @@
  * `<datadir>/repos`.
  */
 
-export interface CommitHashes {
+interface CommitHashes {
   commitHash: string;
   distroHash: string | null;
   extendedHash: string | null;

@@ -1,6 +1,6 @@
 import type { PackageInfo } from './packages.ts';
 
-export interface Selection {
+interface Selection {
   selected: PackageInfo[];
   /** Names given with --package-name or --project-name that match no package. */
   unknown: string[];

@@ -2,7 +2,7 @@
  * Build failures DLRN treats as transient (dlrn-spec §4.7): a log line matching one of these
  * means the build is tried again, up to `maxretries` times.
  */
-export const TRANSIENT_PATTERNS: readonly RegExp[] = [
+const TRANSIENT_PATTERNS: readonly RegExp[] = [
   /Error: Nothing to do/,
   /Error downloading packages/,
   /No more mirrors to try/,

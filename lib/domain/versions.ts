@@ -3,7 +3,7 @@
  * spec (dlrn-spec §4.6), as pure functions.
  */
 
-export type ReleaseNumbering = '0.date.hash' | '0.1.date.hash' | 'minor.date.hash';
+type ReleaseNumbering = '0.date.hash' | '0.1.date.hash' | 'minor.date.hash';
 
 /** `RELEASE_DATE`: the build time (epoch seconds) in UTC as `YYYYMMDDhhmmss`. */
 export const releaseDate = (dtBuild: number): string =>
@@ -55,7 +55,7 @@ export const isIgnoredTag = (tag: string): boolean => /^private-|-(em|eol|eom)$/
 export const sourceWithRelease = (file: string, release: string): string =>
   file.replace(/(\.tar\.gz|\.gem|\.tgz)$/, `-${release}$1`);
 
-export interface SpecEdits {
+interface SpecEdits {
   upstreamVersion: string;
   version: string;
   release: string;

@@ -176,7 +176,7 @@ export const expandPackage = (raw: RawMap, info: RawMap, tag: string | null): Ra
 };
 
 /** distroinfo's query filter: a regex search over a string, or over the keys/items of a map or list. */
-export const matchesTag = (pkg: RawMap, pattern: string): boolean => {
+const matchesTag = (pkg: RawMap, pattern: string): boolean => {
   const tags = pkg.tags;
   const re = new RegExp(pattern);
   if (typeof tags === 'string') return re.test(tags);
@@ -206,7 +206,7 @@ const KNOWN_KEYS = new Set([
 ]);
 
 /** The package dict DLRN uses, typed. */
-export const toPackageInfo = (pkg: RawMap): PackageInfo => {
+const toPackageInfo = (pkg: RawMap): PackageInfo => {
   const upstream = pkg.upstream;
   const tags = pkg.tags;
   const info: PackageInfo = {

@@ -14,10 +14,10 @@ import { commitDir } from '../domain/repo-layout.ts';
 import { switchLink } from './links.ts';
 
 /** Names DLRN reserves for its own links (refused with DLRN's 403). */
-export const RESERVED_NAMES = ['current', 'consistent'];
+const RESERVED_NAMES = ['current', 'consistent'];
 
 /** What the site writes in `repos/` itself (reports, the skiplist, component mode's folder). */
-export const SITE_NAMES = [
+const SITE_NAMES = [
   'report.html',
   'status_report.html',
   'status_report.csv',
@@ -37,7 +37,7 @@ const MAX_NAME_BYTES = 254;
  * names of what the site writes itself: its reports and skiplist, their temporary `*.tmp` files,
  * the `<name>_` a link switch goes through, and the two-character folders of the hashed tree.
  */
-export const checkPromoteName = (name: string): void => {
+const checkPromoteName = (name: string): void => {
   if (RESERVED_NAMES.includes(name) || ['', '.', '..'].includes(name) || name.includes('/'))
     throw new ForbiddenError(`Invalid promote_name ${name}`);
   const refuse = (why: string): never => {

@@ -14,7 +14,7 @@ import { PURGED_FLAG } from '../domain/purge.ts';
 import { commitDir } from '../domain/repo-layout.ts';
 
 /** Every kind of violation, in the order they are listed. */
-export const VIOLATION_CODES = [
+const VIOLATION_CODES = [
   'missing-link',
   'missing-dir',
   'missing-artifact',
@@ -28,9 +28,9 @@ export const VIOLATION_CODES = [
   'stale-lock',
   'stale-workspace',
 ] as const;
-export type ViolationCode = (typeof VIOLATION_CODES)[number];
+type ViolationCode = (typeof VIOLATION_CODES)[number];
 
-export interface Violation {
+interface Violation {
   code: ViolationCode;
   /** What is wrong, as a path relative to `datadir`, a project or a workflow id. */
   subject: string;
@@ -58,7 +58,7 @@ export interface TemporalLister {
   taskQueue: string;
 }
 
-export interface SiteCheckOptions {
+interface SiteCheckOptions {
   config: DlrnConfig;
   db: Database;
   /** Epoch milliseconds the ages are measured against. */
@@ -70,7 +70,7 @@ export interface SiteCheckOptions {
 }
 
 /** proper-lockfile refreshes a held lock's mtime every 10 s; two minutes means no holder. */
-export const STALE_LOCK_MS = 2 * 60_000;
+const STALE_LOCK_MS = 2 * 60_000;
 
 type Row = Pick<
   CommitAttributes,
@@ -126,7 +126,7 @@ export const newestSuccesses = (rows: readonly Row[]): Map<string, Row> => {
 };
 
 /** A versions.csv line's project and hashes. */
-export interface VersionsEntry {
+interface VersionsEntry {
   commitHash: string;
   distroHash: string;
 }
@@ -171,7 +171,7 @@ export const compareCurrent = (
     });
 
 /** A running workflow, as far as ownership goes. */
-export interface RunningWorkflow {
+interface RunningWorkflow {
   workflowId: string;
   runId: string;
   parent?: { workflowId: string; runId: string };
@@ -359,7 +359,7 @@ const toRunning = (w: WorkflowExecutionInfo): RunningWorkflow => ({
 });
 
 /** Running workflows on the site's task queue matching `types`. */
-export const runningWorkflows = async (
+const runningWorkflows = async (
   temporal: TemporalLister,
   types: readonly string[],
 ): Promise<RunningWorkflow[]> => {
