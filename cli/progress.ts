@@ -1,6 +1,6 @@
 /**
- * Live progress of a run for the terminal: polls the run workflow's `progress` query and the
- * heartbeat of each running build (the last lines of its log), and prints what changed.
+ * Live progress of a run for the terminal: polls the run workflow's `progress` query and the step
+ * each running build is in, and prints a line when a build enters a step or ends.
  */
 import { defaultPayloadConverter, type Client } from '@temporalio/client';
 import type { RunBuild, RunProgress } from '../workflows/run.ts';
@@ -9,18 +9,36 @@ import { PROGRESS_QUERY } from '../lib/domain/temporal-names.ts';
 
 interface Heartbeat {
   step?: string;
-  logTail?: string[];
 }
 
-const lastLogLine = async (client: Client, build: RunBuild): Promise<string | undefined> => {
+/** The build steps by one name each, as DLRN's own words for them (design.md). */
+const PHASES: Record<string, string> = {
+  claimBuild: 'claim',
+  awaitBuild: 'waiting for another run',
+  prepareSources: 'clone',
+  preprocess: 'preprocess',
+  buildSrpm: 'srpm',
+  buildRpm: 'rpm',
+  recordResult: 'record',
+  removeWorkspace: 'cleanup',
+  postBuild: 'post-build',
+  rsyncBuild: 'rsync',
+  sendFailureMail: 'mail',
+  submitReview: 'review',
+};
+
+/** The step a running build is in: its pending activity, named by PHASES. */
+const phaseOf = async (client: Client, build: RunBuild): Promise<string | undefined> => {
   try {
     const description = await client.workflow.getHandle(build.workflowId).describe();
     const pending = description.raw.pendingActivities?.[0];
+    const type = pending?.activityType?.name ?? undefined;
+    if (!type) return undefined;
+    const phase = PHASES[type] ?? type;
     const payload = pending?.heartbeatDetails?.payloads?.[0];
-    if (!payload) return pending?.activityType?.name ?? undefined;
-    const details = defaultPayloadConverter.fromPayload<Heartbeat>(payload);
-    const line = details.logTail?.filter((l) => l.trim() !== '').at(-1);
-    return `${details.step ?? pending.activityType?.name ?? ''}${line ? `: ${line.slice(0, 100)}` : ''}`;
+    const step = payload ? defaultPayloadConverter.fromPayload<Heartbeat>(payload).step : undefined;
+    // Post-build's one wait worth telling: the lock other builds hold.
+    return step?.startsWith('waiting') ? `${phase} (${step})` : phase;
   } catch {
     return undefined;
   }
@@ -30,7 +48,7 @@ const hasEnded = (status: RunBuild['status']): boolean =>
   status === 'SUCCESS' || status === 'FAILED' || status === 'RETRY';
 
 /**
- * Follows a run until `done` resolves, printing build starts, ends and log lines; each view of
+ * Follows a run until `done` resolves, printing each step a build enters and each end; each view of
  * the builds also goes to `observe` (DLRN's log lines, cli/dlrn-log.ts).
  */
 export const followRun = async (
@@ -39,7 +57,19 @@ export const followRun = async (
   done: Promise<unknown>,
   observe: (builds: RunBuild[]) => void = () => {},
 ): Promise<void> => {
-  const seen = new Map<string, string>();
+  const phases = new Map<string, string>();
+  const ended = new Set<string>();
+  const nameOf = (build: RunBuild) => `${build.projectName} ${build.commitHash.slice(0, 8)}`;
+  const showEnds = (builds: RunBuild[]) => {
+    for (const build of builds) {
+      if (!hasEnded(build.status) || ended.has(build.workflowId)) continue;
+      ended.add(build.workflowId);
+      const word = build.status === 'SUCCESS' ? 'built ' : build.status === 'RETRY' ? 'RETRY ' : 'FAILED';
+      say(
+        `  [${ended.size}/${builds.length}] ${word} ${nameOf(build)}${build.elsewhere ? ' (by another run)' : ''}`,
+      );
+    }
+  };
   let finished = false;
   void done.finally(() => (finished = true)).catch(() => undefined);
   while (!finished) {
@@ -53,20 +83,18 @@ export const followRun = async (
     }
     observe(progress.builds);
     const total = progress.builds.length;
-    const ended = progress.builds.filter((b) => hasEnded(b.status)).length;
+    // One line per change: a build entering a step, a build ending (each end counted once).
     for (const build of progress.builds) {
-      const name = `${build.projectName} ${build.commitHash.slice(0, 8)}`;
-      if (build.status === 'RUNNING') {
-        // A running build: its step and the last line of its log, when they change.
-        const tail = await lastLogLine(client, build);
-        const line = `  [${ended}/${total}] building ${name}${tail ? ` (${tail})` : ''}`;
-        if (seen.get(build.workflowId) !== line) say(line);
-        seen.set(build.workflowId, line);
-      } else if (hasEnded(build.status) && !seen.has(`${build.workflowId}:end`)) {
-        seen.set(`${build.workflowId}:end`, build.status);
-        const word = build.status === 'SUCCESS' ? 'built ' : build.status === 'RETRY' ? 'RETRY ' : 'FAILED';
-        say(`  [${ended}/${total}] ${word} ${name}${build.elsewhere ? ' (by another run)' : ''}`);
+      if (build.status !== 'RUNNING') continue;
+      const phase = await phaseOf(client, build);
+      if (phase && phases.get(build.workflowId) !== phase) {
+        phases.set(build.workflowId, phase);
+        say(`  [${ended.size}/${total}] building ${nameOf(build)}: ${phase}`);
       }
     }
+    showEnds(progress.builds);
   }
+  // Builds that ended after the last poll.
+  const result = (await done.catch(() => undefined)) as { builds?: RunBuild[] } | undefined;
+  if (result?.builds) showEnds(result.builds);
 };

@@ -162,6 +162,33 @@ test.serial(
     const first = await run(['--config-file', ini, ...temporalFlags()]);
     t.is(first.code, 0, first.stderr);
     t.regex(first.stdout, /^Built 12 commits of 12 packages: 12 succeeded, 0 failed\.$/m);
+    // Our progress: each end counted once, and steps by one vocabulary.
+    const ends = [...first.stdout.matchAll(/^ {2}\[(\d+)\/12\] built /gm)].map((m) => Number(m[1]));
+    t.deepEqual(
+      ends,
+      Array.from({ length: 12 }, (_, i) => i + 1),
+      first.stdout,
+    );
+    const steps = new Set(
+      [...first.stdout.matchAll(/^ {2}\[\d+\/12\] building \S+ \w{8}: (.+)$/gm)].map((m) => m[1]),
+    );
+    const known = [
+      'claim',
+      'clone',
+      'preprocess',
+      'srpm',
+      'rpm',
+      'record',
+      'cleanup',
+      'post-build',
+      'rsync',
+      'mail',
+      'review',
+    ];
+    t.true(
+      [...steps].every((s) => known.includes(s?.replace(/ \(waiting.*\)$/, '') ?? '')),
+      [...steps].join(', '),
+    );
     // DLRN's log line for each build, on stderr, in its format and words.
     const processing = first.stderr.match(
       new RegExp(`^${ASCTIME} INFO:dlrn-build:Processing demo-[a-z]+ [0-9a-f]{40}$`, 'gm'),
