@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import { loadConfig, type DlrnConfig } from '../lib/config/index.ts';
 import type { Database } from '../lib/db/index.ts';
+import type { Logger } from '../lib/logger.ts';
 import { EXIT_USAGE } from './errors.ts';
 import pkg from '../package.json' with { type: 'json' };
 
@@ -52,4 +53,13 @@ export const readConfig = (flags: ConfigFlags): Promise<DlrnConfig> =>
 export const openConfiguredDatabase = async (config: DlrnConfig): Promise<Database> =>
   (await import('../lib/db/index.ts')).openDatabase(config.default.databaseConnection, {
     sqliteWal: config.database.sqliteWal,
+  });
+
+/** What a local-mode worker in this process needs, made only when one runs (cli/worker.ts). */
+export const localWorkerDeps =
+  (config: DlrnConfig, logger: Logger) =>
+  async (): Promise<{ config: DlrnConfig; db: Database; logger: Logger }> => ({
+    config,
+    db: await openConfiguredDatabase(config),
+    logger,
   });

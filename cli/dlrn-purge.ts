@@ -9,7 +9,7 @@ import type { PurgeListing } from '../activities/index.ts';
 import { InputError } from '../lib/domain/errors.ts';
 import { commandWorkflowId } from '../lib/domain/temporal-names.ts';
 import { createLogger } from '../lib/logger.ts';
-import { addConfigOptions, newCommand, openConfiguredDatabase, readConfig, VERSION } from './common.ts';
+import { addConfigOptions, newCommand, localWorkerDeps, readConfig, VERSION } from './common.ts';
 import { EXIT_OK, runMain } from './errors.ts';
 import { say } from './output.ts';
 import { ask } from './prompt.ts';
@@ -85,29 +85,28 @@ const main = async (): Promise<number> => {
   }
   const logger = createLogger({ debug: flags.debug, name: 'dlrn-purge', level: 'error' });
   installRuntimeLogger(logger);
-  const db = await openConfiguredDatabase(config);
-  try {
-    const input: PurgeInput = {
-      cutoff: Math.floor(cutoffMs / 1000),
-      excludeDirs: (flags.excludeDirs ?? '').split(',').filter((d) => d.trim() !== ''),
-      cwd: process.cwd(),
-      dryRun: flags.dryRun,
-    };
-    const workflowId = commandWorkflowId('purge', now, randomBytes(4).toString('hex'));
-    const { result, url } = await withTemporal(config, { config, db, logger }, async (client, endpoint) => ({
+  const input: PurgeInput = {
+    cutoff: Math.floor(cutoffMs / 1000),
+    excludeDirs: (flags.excludeDirs ?? '').split(',').filter((d) => d.trim() !== ''),
+    cwd: process.cwd(),
+    dryRun: flags.dryRun,
+  };
+  const workflowId = commandWorkflowId('purge', now, randomBytes(4).toString('hex'));
+  const { result, url } = await withTemporal(
+    config,
+    localWorkerDeps(config, logger),
+    async (client, endpoint) => ({
       result: await client.workflow.execute<typeof purgeWorkflow>('purge', {
         taskQueue: endpoint.taskQueue,
         workflowId,
         args: [input],
       }),
       url: workflowUrl(endpoint, workflowId),
-    }));
-    printResult(result);
-    if (url) say(`Purge workflow: ${url}`);
-    return EXIT_OK;
-  } finally {
-    await db.close();
-  }
+    }),
+  );
+  printResult(result);
+  if (url) say(`Purge workflow: ${url}`);
+  return EXIT_OK;
 };
 
 runMain(main);

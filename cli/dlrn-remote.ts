@@ -8,7 +8,7 @@ import type { importCommit, ImportInput } from '../workflows/import.ts';
 import { InputError } from '../lib/domain/errors.ts';
 import { commandWorkflowId } from '../lib/domain/temporal-names.ts';
 import { createLogger } from '../lib/logger.ts';
-import { addConfigOptions, newCommand, openConfiguredDatabase, readConfig, VERSION } from './common.ts';
+import { addConfigOptions, newCommand, localWorkerDeps, readConfig, VERSION } from './common.ts';
 import { EXIT_OK, runMain } from './errors.ts';
 import { say } from './output.ts';
 import { installRuntimeLogger, withTemporal, workflowUrl } from './worker.ts';
@@ -41,38 +41,37 @@ const main = async (): Promise<number> => {
   const config = await readConfig(flags);
   const logger = createLogger({ debug: flags.debug, name: 'dlrn-remote', level: 'error' });
   installRuntimeLogger(logger);
-  const db = await openConfiguredDatabase(config);
-  try {
-    const input: ImportInput = {
-      repoUrl: flags.repoUrl,
-      driverRun: {
-        ...(flags.infoRepo ? { infoRepo: resolve(flags.infoRepo) } : {}),
-        cwd: process.cwd(),
-        dev: false,
-        local: false,
-      },
-    };
-    const workflowId = commandWorkflowId('import', Date.now(), randomBytes(4).toString('hex'));
-    const { result, link } = await withTemporal(config, { config, db, logger }, async (client, endpoint) => ({
+  const input: ImportInput = {
+    repoUrl: flags.repoUrl,
+    driverRun: {
+      ...(flags.infoRepo ? { infoRepo: resolve(flags.infoRepo) } : {}),
+      cwd: process.cwd(),
+      dev: false,
+      local: false,
+    },
+  };
+  const workflowId = commandWorkflowId('import', Date.now(), randomBytes(4).toString('hex'));
+  const { result, link } = await withTemporal(
+    config,
+    localWorkerDeps(config, logger),
+    async (client, endpoint) => ({
       result: await client.workflow.execute<typeof importCommit>('importCommit', {
         taskQueue: endpoint.taskQueue,
         workflowId,
         args: [input],
       }),
       link: workflowUrl(endpoint, workflowId),
-    }));
-    for (const c of result.commits) {
-      if (c.skipped) say(`Skipped ${c.projectName} ${c.commitHash}: ${c.skipped}.`);
-      else
-        say(
-          `Imported ${c.projectName} ${c.commitHash} (${c.status}) into ${config.default.datadir}/${c.outputDir}.`,
-        );
-    }
-    if (link) say(`Import workflow: ${link}`);
-    return EXIT_OK;
-  } finally {
-    await db.close();
+    }),
+  );
+  for (const c of result.commits) {
+    if (c.skipped) say(`Skipped ${c.projectName} ${c.commitHash}: ${c.skipped}.`);
+    else
+      say(
+        `Imported ${c.projectName} ${c.commitHash} (${c.status}) into ${config.default.datadir}/${c.outputDir}.`,
+      );
   }
+  if (link) say(`Import workflow: ${link}`);
+  return EXIT_OK;
 };
 
 runMain(main);

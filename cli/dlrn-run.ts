@@ -11,8 +11,7 @@ import { failureOf } from '../lib/domain/build.ts';
 import { InputError } from '../lib/domain/errors.ts';
 import { runWorkflowId } from '../lib/domain/temporal-names.ts';
 import { createLogger } from '../lib/logger.ts';
-import { openDatabase } from '../lib/db/index.ts';
-import { readConfig } from './common.ts';
+import { localWorkerDeps, readConfig } from './common.ts';
 import { runInputFrom, type DlrnFlags } from './run-options.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_RETRY } from './errors.ts';
 import { say, warn } from './output.ts';
@@ -69,26 +68,29 @@ export const runDlrn = async (flags: DlrnFlags): Promise<number> => {
     devDir = await mkdtemp(join(tmpdir(), 'dlrn-dev-'));
     config.default.databaseConnection = `sqlite:///${join(devDir, 'commits.sqlite')}`;
   }
-  const db = await openDatabase(config.default.databaseConnection, { sqliteWal: config.database.sqliteWal });
   try {
     const input = runInputFrom(flags, config, recheck);
     const workflowId = runWorkflowId(Date.now(), randomBytes(4).toString('hex'));
     const tellDlrn = dlrnBuildLog(config.default.datadir, { useComponents: config.default.useComponents });
-    const { result, url } = await withTemporal(config, { config, db, logger }, async (client, endpoint) => {
-      // A run a crashed dlrn left behind is finished first (local mode: only we can run it).
-      if (endpoint.local && input.mode === 'build') await settleAbandonedRuns(client, endpoint);
-      const handle = await client.workflow.start<typeof runWorkflow>('run', {
-        taskQueue: endpoint.taskQueue,
-        workflowId,
-        args: [input],
-        memo: { owner: runOwner(input.dev) },
-      });
-      const url = workflowUrl(endpoint, workflowId);
-      if (input.mode === 'build' && url) say(`Run workflow: ${url}`);
-      const done = rideOut(endpoint, () => handle.result());
-      if (input.mode === 'build') await followRun(client, workflowId, done, tellDlrn);
-      return { result: await done, url };
-    });
+    const { result, url } = await withTemporal(
+      config,
+      localWorkerDeps(config, logger),
+      async (client, endpoint) => {
+        // A run a crashed dlrn left behind is finished first (local mode: only we can run it).
+        if (endpoint.local && input.mode === 'build') await settleAbandonedRuns(client, endpoint);
+        const handle = await client.workflow.start<typeof runWorkflow>('run', {
+          taskQueue: endpoint.taskQueue,
+          workflowId,
+          args: [input],
+          memo: { owner: runOwner(input.dev) },
+        });
+        const url = workflowUrl(endpoint, workflowId);
+        if (input.mode === 'build' && url) say(`Run workflow: ${url}`);
+        const done = rideOut(endpoint, () => handle.result());
+        if (input.mode === 'build') await followRun(client, workflowId, done, tellDlrn);
+        return { result: await done, url };
+      },
+    );
     for (const name of result.unknownNames) warn(`No package or project named ${name}.`);
     // A build run goes on with the names that match, and exits 0 however many match nothing,
     // as DLRN 0.26.1 does; --status and --recheck name a package they cannot find with exit 1.
@@ -184,7 +186,6 @@ export const runDlrn = async (flags: DlrnFlags): Promise<number> => {
     if (url) say(`Run workflow: ${url}`);
     return runExitCode(result.builds);
   } finally {
-    await db.close();
     if (devDir) await rm(devDir, { recursive: true, force: true });
   }
 };

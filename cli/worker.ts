@@ -129,47 +129,57 @@ export const createWorker = async (endpoint: TemporalEndpoint, deps: ActivityDep
 
 /**
  * Runs `work` against Temporal. Local mode: with a worker in this process (and the shared dev
- * server), released afterwards; when the worker loses Temporal (the dev server was killed), the
- * server is started again and a new worker carries on, while `work` rides out the gap
- * (`rideOut` in cli/local-runs.ts). Cluster mode: only a client; remote workers execute the
- * workflows.
+ * server) over the deps `openDeps` makes (the database among them, opened while the server is
+ * found or started, and closed afterwards); when the worker loses Temporal (the dev server was
+ * killed), the server is started again and a new worker carries on, while `work` rides out the
+ * gap (`rideOut` in cli/local-runs.ts). Cluster mode: only a client; remote workers execute the
+ * workflows, so the database is never opened here.
  */
 export const withTemporal = async <T>(
   config: DlrnConfig,
-  deps: ActivityDeps,
+  openDeps: () => Promise<ActivityDeps>,
   work: (client: Client, endpoint: TemporalEndpoint) => Promise<T>,
 ): Promise<T> => {
-  // Local mode runs a worker: its modules load while the dev server is found or started.
-  if (!config.temporal.address) loadWorkerParts().catch(() => undefined);
-  const endpoint = await resolveTemporal(config);
+  const local = !config.temporal.address;
+  // Local mode runs a worker: its modules load and its database opens while the dev server is
+  // found or started.
+  if (local) loadWorkerParts().catch(() => undefined);
+  const opening = local ? openDeps() : undefined;
+  opening?.catch(() => undefined);
   try {
-    const client = await connectClient(endpoint);
+    const endpoint = await resolveTemporal(config);
     try {
-      if (config.temporal.address) return await work(client, endpoint);
-      let outcome: { value: T } | { error: unknown } | undefined;
-      const working = work(client, endpoint).then(
-        (value) => (outcome = { value }),
-        (error: unknown) => (outcome = { error }),
-      );
-      // `working` never rejects: runUntil ends when the work is done, or throws when the worker
-      // failed under it (Temporal went away), and then a new worker carries on.
-      for (let attempt = 0; !outcome; attempt++) {
-        try {
-          await (await createWorker(endpoint, deps)).runUntil(working);
-        } catch (err) {
-          if (outcome) break;
-          if (attempt >= 20) throw err;
-          await new Promise((r) => setTimeout(r, 1_000));
-          await endpoint.local?.ensureServing().catch(() => false);
+      const client = await connectClient(endpoint);
+      try {
+        if (!opening) return await work(client, endpoint);
+        const deps = await opening;
+        let outcome: { value: T } | { error: unknown } | undefined;
+        const working = work(client, endpoint).then(
+          (value) => (outcome = { value }),
+          (error: unknown) => (outcome = { error }),
+        );
+        // `working` never rejects: runUntil ends when the work is done, or throws when the worker
+        // failed under it (Temporal went away), and then a new worker carries on.
+        for (let attempt = 0; !outcome; attempt++) {
+          try {
+            await (await createWorker(endpoint, deps)).runUntil(working);
+          } catch (err) {
+            if (outcome) break;
+            if (attempt >= 20) throw err;
+            await new Promise((r) => setTimeout(r, 1_000));
+            await endpoint.local?.ensureServing().catch(() => false);
+          }
         }
+        if ('error' in outcome) throw outcome.error;
+        return outcome.value;
+      } finally {
+        await client.connection.close();
       }
-      if ('error' in outcome) throw outcome.error;
-      return outcome.value;
     } finally {
-      await client.connection.close();
+      await endpoint.local?.release();
     }
   } finally {
-    await endpoint.local?.release();
+    await (await opening?.catch(() => undefined))?.db.close();
   }
 };
 
