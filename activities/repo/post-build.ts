@@ -130,140 +130,185 @@ const withLock = async <T>(
   });
 };
 
+/** The packages of this repository: the run's list, else every package with a build. */
+const packagesToPublish = async (
+  deps: ActivityDeps,
+  input: PostBuildInput,
+  me: CommitAttributes,
+  lastProcessed: Map<string, Row>,
+): Promise<PublishedPackage[]> => {
+  const packages: PublishedPackage[] =
+    input.packages ??
+    (input.manifest ? [...(await readRunManifest(deps, input.manifest)).packages] : undefined) ??
+    [...lastProcessed.keys()].sort().map((name) => ({ name, upstream: 'None', masterDistgit: 'None' }));
+  if (!packages.some((p) => p.name === me.projectName))
+    packages.push({ name: me.projectName ?? '', upstream: 'None', masterDistgit: 'None' });
+  return packages;
+};
+
+/** One versions.csv line, in DLRN's columns. */
+const versionsLine = (pkg: PublishedPackage, shown: Row, status: string, component: string | null): string =>
+  [
+    pkg.name,
+    pkg.upstream || 'None',
+    shown.commitHash,
+    pkg.masterDistgit,
+    shown.distroHash,
+    status,
+    py(shown.dtBuild),
+    py(component),
+    py(shown.extendedHash),
+    nvrOf(shown.artifacts),
+  ].join(',');
+
+/**
+ * versions.csv of the hashed directory, and links to the newest successful RPMs of every other
+ * package of the repository; counts the packages whose newest build is not a success (or that
+ * never built), as DLRN does.
+ */
+const writeVersionsAndLinks = async (
+  step: { datadir: string; dir: string; me: CommitAttributes; useComponents: boolean; noRepo: boolean },
+  packages: PublishedPackage[],
+  newest: { success: Map<string, Row>; processed: Map<string, Row> },
+): Promise<{ failures: number; linked: number }> => {
+  const { datadir, dir, me } = step;
+  const lines = [VERSIONS_HEADER];
+  let failures = 0;
+  let linked = 0;
+  for (const pkg of packages) {
+    if (step.useComponents && pkg.component && me.component && pkg.component !== me.component) continue;
+    if (pkg.name === me.projectName) {
+      lines.push(versionsLine(pkg, me, 'SUCCESS', me.component));
+      continue;
+    }
+    const success = newest.success.get(pkg.name);
+    const processed = newest.processed.get(pkg.name);
+    if (!processed || processed.status !== 'SUCCESS') failures++;
+    if (success && !step.noRepo) {
+      // Synchronous on purpose: a repository of 2,000 packages is 4,000 links, and one awaited
+      // call each (a thread-pool round trip) made post-build grow by a second per 1,000.
+      for (const artifact of (success.artifacts ?? '').split(',').filter(Boolean)) {
+        const link = join(dir, basename(artifact));
+        if (existsSync(link)) continue;
+        symlinkSync(relative(dir, join(datadir, artifact)), link);
+        linked++;
+      }
+    }
+    const shown = success ?? processed;
+    if (shown) lines.push(versionsLine(pkg, shown, processed?.status ?? 'None', me.component));
+  }
+  await writeFile(join(dir, 'versions.csv'), `${lines.join('\n')}\n`);
+  return { failures, linked };
+};
+
+/** The repository's metadata (createrepo_c, updating the previous `current`'s) and .repo file. */
+const writeRepoFiles = async (
+  config: ActivityDeps['config'],
+  me: CommitAttributes,
+  dir: string,
+  relDir: string,
+): Promise<void> => {
+  const useComponents = config.default.useComponents;
+  const previous = join(
+    config.default.datadir,
+    'repos',
+    me.component && useComponents ? `component/${me.component}/current` : 'current',
+  );
+  const args = ['--quiet'];
+  if (existsSync(join(previous, 'repodata', 'repomd.xml')))
+    args.push('--update', '--update-md-path', previous);
+  if (!config.default.includeSrpmInRepo) args.push('-x', '*.src.rpm');
+  try {
+    await run('createrepo_c', [...args, dir], { maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    throw new ToolError(
+      `createrepo_c failed on ${dir}: ${(err as { stderr?: string }).stderr ?? String(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const reponame = config.default.reponame ?? 'delorean';
+  const id = useComponents && me.component ? `${reponame}-component-${me.component}` : reponame;
+  const baseurl = `${(config.default.baseurl ?? '').replace(/\/$/, '')}/${relDir.replace(/^repos\//, '')}`;
+  await writeFile(
+    join(dir, `${reponame}.repo`),
+    `[${id}]\nname=${reponame}-${me.projectName}-${me.commitHash}\nbaseurl=${baseurl}\nenabled=1\ngpgcheck=0\npriority=1\n`,
+  );
+};
+
+/**
+ * `current`, and `consistent` when nothing fails, moved to the new directory atomically; in
+ * component mode the top-level ones are directories of aggregates. Answers the aggregate hash.
+ */
+const moveLinks = async (
+  deps: ActivityDeps,
+  input: PostBuildInput,
+  me: CommitAttributes,
+  dir: string,
+  packages: PublishedPackage[],
+  consistent: boolean,
+): Promise<string | undefined> => {
+  const { config } = deps;
+  const reposDir = join(config.default.datadir, 'repos');
+  const componentMode = config.default.useComponents && Boolean(me.component);
+  const linksDir = componentMode ? join(reposDir, 'component', me.component ?? '') : reposDir;
+  await mkdir(linksDir, { recursive: true });
+  await switchLink(join(linksDir, 'current'), dir);
+  if (consistent) await switchLink(join(linksDir, 'consistent'), dir);
+  if (!componentMode) return undefined;
+  const fromPackages = new Set(packages.map((p) => p.component).filter((c): c is string => Boolean(c)));
+  const components = (await knownComponents(deps.db)).filter((c) =>
+    input.packages ? fromPackages.has(c) : true,
+  );
+  const aggregateHash = await aggregateRepoFiles(config, 'current', components);
+  if (consistent) await aggregateRepoFiles(config, 'consistent', components);
+  return aggregateHash;
+};
+
+/** DLRN's `consistent` vote for the build, once: a retried post-build must not vote twice. */
+const voteConsistent = async (deps: ActivityDeps, commitId: number, me: CommitAttributes): Promise<void> => {
+  const { CiVote } = deps.db.models;
+  if ((await CiVote.count({ where: { commitId, ciName: 'consistent' } })) > 0) return;
+  await CiVote.create({
+    commitId,
+    ciName: 'consistent',
+    ciUrl: '',
+    ciVote: true,
+    ciInProgress: false,
+    timestamp: me.dtBuild,
+    notes: '',
+    user: null,
+    component: me.component,
+  });
+};
+
 export const postBuild = async (deps: ActivityDeps, input: PostBuildInput): Promise<PostBuildResult> => {
   const { config } = deps;
-  const { job } = input;
   const { value, waitedMs } = await withLock(deps, async () => {
     const started = Date.now();
-    const datadir = config.default.datadir;
-    const reposDir = join(datadir, 'repos');
-    const relDir = outputDirOf(job);
-    const dir = join(datadir, relDir);
+    const relDir = outputDirOf(input.job);
+    const dir = join(config.default.datadir, relDir);
     const built = await deps.db.models.Commit.findByPk(input.commitId);
     if (!built) throw new ToolError(`commit row ${input.commitId} is missing`);
     const me = built.get({ plain: true });
-    const [lastSuccess, lastProcessed] = await Promise.all([newestRows(deps, true), newestRows(deps, false)]);
-    const packages: PublishedPackage[] =
-      input.packages ??
-      (input.manifest ? [...(await readRunManifest(deps, input.manifest)).packages] : undefined) ??
-      [...lastProcessed.keys()].sort().map((name) => ({ name, upstream: 'None', masterDistgit: 'None' }));
-    if (!packages.some((p) => p.name === me.projectName)) {
-      packages.push({ name: me.projectName ?? '', upstream: 'None', masterDistgit: 'None' });
-    }
-    const lines = [VERSIONS_HEADER];
-    let failures = 0;
-    let linked = 0;
-    const useComponents = config.default.useComponents;
-    for (const pkg of packages) {
-      if (useComponents && pkg.component && me.component && pkg.component !== me.component) continue;
-      const upstream = pkg.upstream || 'None';
-      if (pkg.name === me.projectName) {
-        lines.push(
-          [
-            pkg.name,
-            upstream,
-            me.commitHash,
-            pkg.masterDistgit,
-            me.distroHash,
-            'SUCCESS',
-            py(me.dtBuild),
-            py(me.component),
-            py(me.extendedHash),
-            nvrOf(me.artifacts),
-          ].join(','),
-        );
-        continue;
-      }
-      const success = lastSuccess.get(pkg.name);
-      const processed = lastProcessed.get(pkg.name);
-      if (!processed || processed.status !== 'SUCCESS') failures++;
-      if (success && !input.noRepo) {
-        // Synchronous on purpose: a repository of 2,000 packages is 4,000 links, and one awaited
-        // call each (a thread-pool round trip) made post-build grow by a second per 1,000.
-        for (const artifact of (success.artifacts ?? '').split(',').filter(Boolean)) {
-          const link = join(dir, basename(artifact));
-          if (existsSync(link)) continue;
-          symlinkSync(relative(dir, join(datadir, artifact)), link);
-          linked++;
-        }
-      }
-      const shown = success ?? processed;
-      if (!shown) continue;
-      lines.push(
-        [
-          pkg.name,
-          upstream,
-          shown.commitHash,
-          pkg.masterDistgit,
-          shown.distroHash,
-          processed?.status ?? 'None',
-          py(shown.dtBuild),
-          py(me.component),
-          py(shown.extendedHash),
-          nvrOf(shown.artifacts),
-        ].join(','),
-      );
-    }
-    await writeFile(join(dir, 'versions.csv'), `${lines.join('\n')}\n`);
-
-    if (!input.noRepo) {
-      const previous = join(
-        reposDir,
-        me.component && useComponents ? `component/${me.component}/current` : 'current',
-      );
-      const args = ['--quiet'];
-      if (existsSync(join(previous, 'repodata', 'repomd.xml')))
-        args.push('--update', '--update-md-path', previous);
-      if (!config.default.includeSrpmInRepo) args.push('-x', '*.src.rpm');
-      try {
-        await run('createrepo_c', [...args, dir], { maxBuffer: 16 * 1024 * 1024 });
-      } catch (err) {
-        throw new ToolError(
-          `createrepo_c failed on ${dir}: ${(err as { stderr?: string }).stderr ?? String(err)}`,
-          { cause: err },
-        );
-      }
-      const reponame = config.default.reponame ?? 'delorean';
-      const id = useComponents && me.component ? `${reponame}-component-${me.component}` : reponame;
-      const baseurl = `${(config.default.baseurl ?? '').replace(/\/$/, '')}/${relDir.replace(/^repos\//, '')}`;
-      await writeFile(
-        join(dir, `${reponame}.repo`),
-        `[${id}]\nname=${reponame}-${me.projectName}-${me.commitHash}\nbaseurl=${baseurl}\nenabled=1\ngpgcheck=0\npriority=1\n`,
-      );
-    }
-
+    const [success, processed] = await Promise.all([newestRows(deps, true), newestRows(deps, false)]);
+    const packages = await packagesToPublish(deps, input, me, processed);
+    const { failures, linked } = await writeVersionsAndLinks(
+      {
+        datadir: config.default.datadir,
+        dir,
+        me,
+        useComponents: config.default.useComponents,
+        noRepo: input.noRepo ?? false,
+      },
+      packages,
+      { success, processed },
+    );
+    if (!input.noRepo) await writeRepoFiles(config, me, dir, relDir);
     const consistent = failures === 0 && !input.remoteImport;
-    const componentMode = useComponents && Boolean(me.component);
-    const linksDir = componentMode ? join(reposDir, 'component', me.component ?? '') : reposDir;
-    await mkdir(linksDir, { recursive: true });
-    await switchLink(join(linksDir, 'current'), dir);
-    if (consistent) await switchLink(join(linksDir, 'consistent'), dir);
-    let aggregateHash: string | undefined;
-    if (componentMode) {
-      // The top-level current and consistent are directories of aggregates in component mode.
-      const fromPackages = new Set(packages.map((p) => p.component).filter((c): c is string => Boolean(c)));
-      const components = (await knownComponents(deps.db)).filter((c) =>
-        input.packages ? fromPackages.has(c) : true,
-      );
-      aggregateHash = await aggregateRepoFiles(config, 'current', components);
-      if (consistent) await aggregateRepoFiles(config, 'consistent', components);
-    }
-    // A retried post-build (its worker died after the vote) must not vote twice.
-    const { CiVote } = deps.db.models;
-    const vote = consistent && !input.dev;
-    if (vote && (await CiVote.count({ where: { commitId: input.commitId, ciName: 'consistent' } })) === 0) {
-      await CiVote.create({
-        commitId: input.commitId,
-        ciName: 'consistent',
-        ciUrl: '',
-        ciVote: true,
-        ciInProgress: false,
-        timestamp: me.dtBuild,
-        notes: '',
-        user: null,
-        component: me.component,
-      });
-    }
+    const aggregateHash = await moveLinks(deps, input, me, dir, packages, consistent);
+    if (consistent && !input.dev) await voteConsistent(deps, input.commitId, me);
     const endedAt = Date.now();
     return {
       failures,

@@ -66,61 +66,38 @@ const atomicWrite = async (file: string, text: string): Promise<void> => {
   await rename(temp, file);
 };
 
-export const generateReports = async (
-  deps: ActivityDeps,
-  input: ReportsInput,
-): Promise<{ builds: number; packages: number }> => {
-  if (input.manifest) {
-    const { upstreams, queue } = await readRunManifest(deps, input.manifest);
-    input = { ...input, upstreams, pending: queue };
-  }
-  const { config, db } = deps;
-  const d = config.default;
-  const repos = join(d.datadir, 'repos');
-  await mkdir(repos, { recursive: true });
-  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(d.templatedir), { autoescape: true });
-  const common = {
-    project_name: d.projectName,
-    reponame: d.reponame ?? 'delorean',
-    target: d.target ?? '',
-    source: d.source ?? '',
-  };
-
-  const recent = await db.models.Commit.findAll({
-    where: { type: 'rpm', status: { [Op.ne]: 'RETRY' } },
-    order: [['id', 'DESC']],
-    limit: 300,
-  });
-  const commits = recent.map((row) => {
+/** report.html's rows: the 300 newest builds, RETRY left out, as DLRN lists them. */
+const recentBuilds = async (deps: ActivityDeps, upstreams: ReportsInput['upstreams']) =>
+  (
+    await deps.db.models.Commit.findAll({
+      where: { type: 'rpm', status: { [Op.ne]: 'RETRY' } },
+      order: [['id', 'DESC']],
+      limit: 300,
+    })
+  ).map((row) => {
     const c = row.get({ plain: true });
     return {
       dtBuild: utc(c.dtBuild),
       dtCommit: utc(c.dtCommit),
       projectName: c.projectName,
       commitHash: c.commitHash,
-      commitUrl: commitUrl(input.upstreams?.[c.projectName ?? ''], c.commitHash ?? ''),
+      commitUrl: commitUrl(upstreams?.[c.projectName ?? ''], c.commitHash ?? ''),
       component: c.component ?? '',
       status: c.status === 'SUCCESS' ? 'SUCCESS' : 'FAILED',
       dir: dirOf(c),
       importSource: (c.versionsCsv ?? '').replace(/\/versions\.csv$/, ''),
     };
   });
-  await atomicWrite(
-    join(repos, 'report.html'),
-    env.render('report.html.j2', { ...common, commits, downstream: config.pkginfo.name === 'downstream' }),
-  );
 
-  // The last build of every package, and for failing ones the first failure after the last success.
-  const all = (await db.models.Commit.findAll({ where: { type: 'rpm' }, order: [['id', 'ASC']] })).map((r) =>
-    r.get({ plain: true }),
-  );
+/** The last build of every package, and for failing ones the first failure after the last success. */
+const packageStatuses = (all: CommitAttributes[], now: number) => {
   const byPackage = new Map<string, CommitAttributes[]>();
   for (const c of all) {
     const list = byPackage.get(c.projectName ?? '') ?? [];
     list.push(c);
     byPackage.set(c.projectName ?? '', list);
   }
-  const packages = [...byPackage.entries()]
+  return [...byPackage.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, builds]) => {
       const last = builds.at(-1) as CommitAttributes;
@@ -143,16 +120,16 @@ export const generateReports = async (
           ? { commitHash: firstFailure.commitHash, dir: dirOf(firstFailure) }
           : undefined,
         daysSinceSuccess: lastSuccess?.dtBuild
-          ? String(Math.floor((input.now - lastSuccess.dtBuild) / 86_400))
+          ? String(Math.floor((now - lastSuccess.dtBuild) / 86_400))
           : 'Never',
         row: last,
       };
     });
-  await atomicWrite(
-    join(repos, 'status_report.html'),
-    env.render('status_report.html.j2', { ...common, packages, head_only: input.headOnly ?? false }),
-  );
-  const csv = [
+};
+
+/** status_report.csv: DLRN's columns, the artifacts joined by `|`. */
+const statusCsv = (packages: ReturnType<typeof packageStatuses>): string =>
+  [
     'Project,Source Sha,Dist Sha,Extended Sha,Component,Status,Timestamp,Packages',
     ...packages.map(({ name, row }) =>
       [
@@ -166,31 +143,60 @@ export const generateReports = async (
         (row.artifacts ?? '').replace(/,/g, '|'),
       ].join(','),
     ),
-  ];
-  await atomicWrite(join(repos, 'status_report.csv'), `${csv.join('\n')}\n`);
+  ].join('\n') + '\n';
 
-  // queue.html: the run's commits with no non-RETRY row yet.
-  const pending = (input.pending ?? []).filter(
-    (p) =>
-      !all.some(
-        (c) =>
-          c.status !== 'RETRY' &&
-          c.projectName === p.projectName &&
-          c.commitHash === p.commitHash &&
-          c.distroHash === p.distroHash &&
-          (c.extendedHash ?? null) === (p.extendedHash ?? null),
-      ),
+/** queue.html's rows: the run's commits with no non-RETRY row yet. */
+const stillQueued = (pending: ReportsInput['pending'], all: CommitAttributes[]) =>
+  (pending ?? [])
+    .filter(
+      (p) =>
+        !all.some(
+          (c) =>
+            c.status !== 'RETRY' &&
+            c.projectName === p.projectName &&
+            c.commitHash === p.commitHash &&
+            c.distroHash === p.distroHash &&
+            (c.extendedHash ?? null) === (p.extendedHash ?? null),
+        ),
+    )
+    .map((p) => ({ dtCommit: utc(p.dtCommit), projectName: p.projectName, commitHash: p.commitHash }));
+
+export const generateReports = async (
+  deps: ActivityDeps,
+  input: ReportsInput,
+): Promise<{ builds: number; packages: number }> => {
+  if (input.manifest) {
+    const { upstreams, queue } = await readRunManifest(deps, input.manifest);
+    input = { ...input, upstreams, pending: queue };
+  }
+  const { config, db } = deps;
+  const d = config.default;
+  const repos = join(d.datadir, 'repos');
+  await mkdir(repos, { recursive: true });
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(d.templatedir), { autoescape: true });
+  const common = {
+    project_name: d.projectName,
+    reponame: d.reponame ?? 'delorean',
+    target: d.target ?? '',
+    source: d.source ?? '',
+  };
+  const commits = await recentBuilds(deps, input.upstreams);
+  await atomicWrite(
+    join(repos, 'report.html'),
+    env.render('report.html.j2', { ...common, commits, downstream: config.pkginfo.name === 'downstream' }),
   );
+  const all = (await db.models.Commit.findAll({ where: { type: 'rpm' }, order: [['id', 'ASC']] })).map((r) =>
+    r.get({ plain: true }),
+  );
+  const packages = packageStatuses(all, input.now);
+  await atomicWrite(
+    join(repos, 'status_report.html'),
+    env.render('status_report.html.j2', { ...common, packages, head_only: input.headOnly ?? false }),
+  );
+  await atomicWrite(join(repos, 'status_report.csv'), statusCsv(packages));
   await atomicWrite(
     join(repos, 'queue.html'),
-    env.render('queue.html.j2', {
-      ...common,
-      queue: pending.map((p) => ({
-        dtCommit: utc(p.dtCommit),
-        projectName: p.projectName,
-        commitHash: p.commitHash,
-      })),
-    }),
+    env.render('queue.html.j2', { ...common, queue: stillQueued(input.pending, all) }),
   );
   await atomicWrite(
     join(repos, 'styles.css'),
