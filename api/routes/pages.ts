@@ -4,7 +4,7 @@
  * `report.html`, whose rows the browser fetches from `/api/graphql` (api/static/dlrn-api.js;
  * no CDN, unlike DLRN's jQuery and DataTables). Assets are served under `/static/`.
  */
-import { Router } from '@koa/router';
+import { Router, type RouterContext } from '@koa/router';
 import { readFile } from 'node:fs/promises';
 import nunjucks from 'nunjucks';
 import { Op } from 'sequelize';
@@ -67,22 +67,24 @@ const tally = (
   groups.set(key, g);
 };
 
+type PageContext = RouterContext<ApiState>;
+
 const sorted = (groups: Map<string, Group>) => [...groups.values()].sort((a, b) => b.lastTs - a.lastTs);
 
-export const pageRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
-  const router = new Router<ApiState>();
-  const { models } = deps.db;
+/** The scripts and styles the pages load (no CDN). */
+const staticFile = async (ctx: PageContext): Promise<void> => {
+  const asset = STATIC[ctx.params.name ?? ''];
+  if (!asset) throw new HttpError(404, 'Not Found');
+  ctx.type = asset.type;
+  ctx.body = await readFile(asset.file);
+};
 
-  router.get('/static/:name', async (ctx) => {
-    const asset = STATIC[ctx.params.name ?? ''];
-    if (!asset) throw new HttpError(404, 'Not Found');
-    ctx.type = asset.type;
-    ctx.body = await readFile(asset.file);
-  });
-
-  router.get('/api/civotes.html', auth.read, async (ctx) => {
+/** The newest votes grouped by commit, as DLRN's civotes.html. */
+const civotesPage =
+  (deps: ApiDeps) =>
+  async (ctx: PageContext): Promise<void> => {
     const offset = parseParams(ctx, offsetSchema).offset ?? 0;
-    const votes = await models.CiVote.findAll({
+    const votes = await deps.db.models.CiVote.findAll({
       where: { ciName: { [Op.ne]: 'consistent' } },
       order: [
         ['timestamp', 'DESC'],
@@ -93,7 +95,7 @@ export const pageRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
     });
     const commits = new Map(
       (
-        await models.Commit.findAll({
+        await deps.db.models.Commit.findAll({
           where: { id: { [Op.in]: [...new Set(votes.map((v) => v.getDataValue('commitId')))] } },
         })
       ).map((c) => [c.getDataValue('id'), c.get({ plain: true })]),
@@ -126,11 +128,14 @@ export const pageRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
       offset,
       limit: PAGE,
     });
-  });
+  };
 
-  router.get('/api/civotes_agg.html', auth.read, async (ctx) => {
+/** The newest votes on aggregates grouped by aggregate hash. */
+const civotesAggPage =
+  (deps: ApiDeps) =>
+  async (ctx: PageContext): Promise<void> => {
     const offset = parseParams(ctx, offsetSchema).offset ?? 0;
-    const votes = await models.CiVoteAgg.findAll({
+    const votes = await deps.db.models.CiVoteAgg.findAll({
       order: [
         ['timestamp', 'DESC'],
         ['id', 'DESC'],
@@ -159,9 +164,12 @@ export const pageRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
       offset,
       limit: PAGE,
     });
-  });
+  };
 
-  router.get('/api/civotes_detail.html', auth.read, async (ctx) => {
+/** The votes of a commit, a component or a job; rows filled from GraphQL. */
+const civotesDetailPage =
+  (deps: ApiDeps) =>
+  async (ctx: PageContext): Promise<void> => {
     const p = parseParams(
       ctx,
       offsetSchema.extend({
@@ -203,30 +211,34 @@ export const pageRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
       ],
       query,
     });
-  });
+  };
 
-  router.get('/api/civotes_agg_detail.html', auth.read, (ctx) => {
-    const p = parseParams(
-      ctx,
-      offsetSchema.extend({ ref_hash: str.optional(), ci_name: str.optional(), success: bool.optional() }),
-    );
-    if (!p.ref_hash && !p.ci_name)
-      throw new HttpError(400, 'Please specify either ref_hash or ci_name as parameters.');
-    const query: [string, string][] = [['query', 'civoteAgg']];
-    if (p.ref_hash) query.push(['ref-hash', p.ref_hash]);
-    if (p.ci_name) query.push(['ci-name', p.ci_name]);
-    if (p.success !== undefined) query.push(['ci-vote', String(p.success)]);
-    if (p.offset) query.push(['offset', String(p.offset)]);
-    ctx.type = 'html';
-    ctx.body = env.render('query.html.j2', {
-      title: 'CI votes on an aggregate, detail',
-      subtitle: `Votes on ${p.ref_hash ?? p.ci_name ?? ''}`,
-      columns: ['CI name', 'Aggregate hash', 'Results URL', 'Vote', 'In progress', 'Timestamp', 'Notes'],
-      query,
-    });
+/** The votes of an aggregate or a job; rows filled from GraphQL. */
+const civotesAggDetailPage = (ctx: PageContext): void => {
+  const p = parseParams(
+    ctx,
+    offsetSchema.extend({ ref_hash: str.optional(), ci_name: str.optional(), success: bool.optional() }),
+  );
+  if (!p.ref_hash && !p.ci_name)
+    throw new HttpError(400, 'Please specify either ref_hash or ci_name as parameters.');
+  const query: [string, string][] = [['query', 'civoteAgg']];
+  if (p.ref_hash) query.push(['ref-hash', p.ref_hash]);
+  if (p.ci_name) query.push(['ci-name', p.ci_name]);
+  if (p.success !== undefined) query.push(['ci-vote', String(p.success)]);
+  if (p.offset) query.push(['offset', String(p.offset)]);
+  ctx.type = 'html';
+  ctx.body = env.render('query.html.j2', {
+    title: 'CI votes on an aggregate, detail',
+    subtitle: `Votes on ${p.ref_hash ?? p.ci_name ?? ''}`,
+    columns: ['CI name', 'Aggregate hash', 'Results URL', 'Vote', 'In progress', 'Timestamp', 'Notes'],
+    query,
   });
+};
 
-  router.get('/api/report.html', auth.read, (ctx) => {
+/** The detailed build report; rows filled from GraphQL. */
+const reportPage =
+  (deps: ApiDeps) =>
+  (ctx: PageContext): void => {
     const p = parseParams(
       ctx,
       offsetSchema.extend({ package: str.optional(), component: str.optional(), success: str.optional() }),
@@ -256,6 +268,15 @@ export const pageRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
       ],
       query,
     });
-  });
+  };
+
+export const pageRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
+  const router = new Router<ApiState>();
+  router.get('/static/:name', staticFile);
+  router.get('/api/civotes.html', auth.read, civotesPage(deps));
+  router.get('/api/civotes_agg.html', auth.read, civotesAggPage(deps));
+  router.get('/api/civotes_detail.html', auth.read, civotesDetailPage(deps));
+  router.get('/api/civotes_agg_detail.html', auth.read, civotesAggDetailPage);
+  router.get('/api/report.html', auth.read, reportPage(deps));
   return router;
 };

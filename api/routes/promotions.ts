@@ -2,7 +2,7 @@
  * Promotions: `GET /api/promotions`, `GET /api/components` and `POST /api/promote` (one link and
  * one row; the batch is the promoteBatch saga). dlrn-spec §7.2.
  */
-import { Router } from '@koa/router';
+import { Router, type RouterContext } from '@koa/router';
 import { randomBytes } from 'node:crypto';
 import { Op, type WhereOptions } from 'sequelize';
 import { z } from 'zod';
@@ -67,12 +67,12 @@ const promotionBody = (
   aggregate_hash: aggregateHash,
 });
 
-export const promotionRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
-  const router = new Router<ApiState>();
-  const { models } = deps.db;
-  const baseurl = deps.config.default.baseurl;
+type RouteContext = RouterContext<ApiState>;
 
-  router.get('/api/promotions', auth.read, auth.cached, async (ctx) => {
+/** DLRN's promotions: the newest promotions, filtered, 100 at most. */
+const promotions =
+  (deps: ApiDeps) =>
+  async (ctx: RouteContext): Promise<void> => {
     const p = parseParams(ctx, promotionsSchema);
     if (Boolean(p.commit_hash) !== Boolean(p.distro_hash))
       throw new HttpError(400, 'Both commit_hash and distro_hash must be specified');
@@ -92,7 +92,7 @@ export const promotionRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => 
       return;
     }
     const rows = (
-      await models.Promotion.findAll({
+      await deps.db.models.Promotion.findAll({
         where: { [Op.and]: where },
         order: [['id', 'DESC']],
         ...(p.offset ? { offset: p.offset } : {}),
@@ -115,17 +115,20 @@ export const promotionRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => 
           extended_hash: c.extendedHash,
           aggregate_hash: r.aggregateHash,
           repo_hash: repoHash(c),
-          repo_url: repoUrl(baseurl, c),
+          repo_url: repoUrl(deps.config.default.baseurl, c),
           promote_name: r.promotionName,
           component: r.component,
           user: r.user,
         },
       ];
     });
-  });
+  };
 
-  router.get('/api/components', auth.read, async (ctx) => {
-    const rows = await models.Promotion.findAll({
+/** The components builds belong to (use_components). */
+const components =
+  (deps: ApiDeps) =>
+  async (ctx: RouteContext): Promise<void> => {
+    const rows = await deps.db.models.Promotion.findAll({
       attributes: ['component'],
       where: { component: { [Op.ne]: null } },
       group: ['component'],
@@ -136,9 +139,12 @@ export const promotionRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => 
         .filter((c): c is string => Boolean(c))
         .sort(),
     };
-  });
+  };
 
-  router.post('/api/promote', auth.write, async (ctx) => {
+/** DLRN's promote: a name moved to a commit's repository, atomically, and recorded. */
+const promote =
+  (deps: ApiDeps) =>
+  async (ctx: RouteContext): Promise<void> => {
     requireJson(ctx);
     const p = parseParams(ctx, promoteSchema);
     if (!p.commit_hash || !p.distro_hash)
@@ -152,7 +158,7 @@ export const promotionRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => 
       ? await aggregateRepoFiles(deps.config, p.promote_name, await knownComponents(deps.db))
       : null;
     const timestamp = Math.trunc(nowSeconds(deps));
-    await models.Promotion.create({
+    await deps.db.models.Promotion.create({
       commitId: commit.id,
       promotionName: p.promote_name,
       timestamp,
@@ -160,13 +166,23 @@ export const promotionRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => 
       component: commit.component,
       aggregateHash,
     });
-    const body = promotionBody(baseurl, p, commit, timestamp, ctx.state.user ?? null, aggregateHash);
+    const body = promotionBody(
+      deps.config.default.baseurl,
+      p,
+      commit,
+      timestamp,
+      ctx.state.user ?? null,
+      aggregateHash,
+    );
     await emitEvent(deps, 'promotion', body);
     ctx.status = 201;
     ctx.body = body;
-  });
+  };
 
-  router.post('/api/promote-batch', auth.write, async (ctx) => {
+/** DLRN's promote-batch, as the promoteBatch saga: every item checked first, then the workflow. */
+const promoteBatchRoute =
+  (deps: ApiDeps) =>
+  async (ctx: RouteContext): Promise<void> => {
     requireJson(ctx);
     const body = (ctx.request as { body?: unknown }).body;
     if (!Array.isArray(body)) throw new HttpError(400, 'The body must be a JSON array of promotions');
@@ -216,10 +232,28 @@ export const promotionRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => 
     const last = items.at(-1);
     if (!last) throw new HttpError(400, 'The array of promotions is empty');
     for (const { p, commit } of items) {
-      await emitEvent(deps, 'promotion', promotionBody(baseurl, p, commit, timestamp, user, null));
+      await emitEvent(
+        deps,
+        'promotion',
+        promotionBody(deps.config.default.baseurl, p, commit, timestamp, user, null),
+      );
     }
     ctx.status = 201;
-    ctx.body = promotionBody(baseurl, last.p, last.commit, timestamp, user, result.aggregateHash);
-  });
+    ctx.body = promotionBody(
+      deps.config.default.baseurl,
+      last.p,
+      last.commit,
+      timestamp,
+      user,
+      result.aggregateHash,
+    );
+  };
+
+export const promotionRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
+  const router = new Router<ApiState>();
+  router.get('/api/promotions', auth.read, auth.cached, promotions(deps));
+  router.get('/api/components', auth.read, components(deps));
+  router.post('/api/promote', auth.write, promote(deps));
+  router.post('/api/promote-batch', auth.write, promoteBatchRoute(deps));
   return router;
 };

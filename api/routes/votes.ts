@@ -2,7 +2,7 @@
  * CI votes: `repo_status`, `agg_status`, `last_tested_repo` (GET and POST) and `report_result`,
  * with DLRN's parameters, rules and messages (dlrn-spec §7.2).
  */
-import { Router } from '@koa/router';
+import { Router, type RouterContext } from '@koa/router';
 import type { CreationAttributes } from 'sequelize';
 import { z } from 'zod';
 import type { CiVoteAttributes, CiVoteModel, CommitAttributes, SqlValue } from '../../lib/db/index.ts';
@@ -137,13 +137,14 @@ const reportSchema = z
   })
   .passthrough();
 
-export const voteRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
-  const router = new Router<ApiState>();
-  const { models } = deps.db;
-  // report_result's votes: concurrent ones share a transaction (api/group-commit.ts).
-  const storeVote = groupCommit((rows: CreationAttributes<CiVoteModel>[]) => models.CiVote.bulkCreate(rows));
+/** Where report_result's votes go: grouped into shared transactions (api/group-commit.ts). */
+type StoreVote = (row: CreationAttributes<CiVoteModel>) => Promise<void>;
+type RouteContext = RouterContext<ApiState>;
 
-  router.get('/api/repo_status', auth.read, auth.cached, async (ctx) => {
+/** DLRN's repo_status: the votes on a commit. */
+const repoStatus =
+  (deps: ApiDeps) =>
+  async (ctx: RouteContext): Promise<void> => {
     const p = parseParams(ctx, repoStatusSchema);
     const commit = await requireCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
     const votes = await deps.db.reads.all<CiVoteAttributes>(
@@ -157,11 +158,14 @@ export const voteRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
         extendedHash: commit.extendedHash,
       }),
     );
-  });
+  };
 
-  router.get('/api/agg_status', auth.read, auth.cached, async (ctx) => {
+/** DLRN's agg_status: the votes on an aggregate. */
+const aggStatus =
+  (deps: ApiDeps) =>
+  async (ctx: RouteContext): Promise<void> => {
     const p = parseParams(ctx, aggStatusSchema);
-    const votes = await models.CiVoteAgg.findAll({
+    const votes = await deps.db.models.CiVoteAgg.findAll({
       where: { refHash: p.aggregate_hash, ...(p.success === undefined ? {} : { ciVote: p.success }) },
       order: [['id', 'ASC']],
     });
@@ -178,22 +182,28 @@ export const voteRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
         user: v.user,
       };
     });
-  });
+  };
 
-  router.get('/api/last_tested_repo', auth.read, auth.cached, async (ctx) => {
+/** DLRN's last_tested_repo: the repository of the newest vote that matches. */
+const lastTestedRepo =
+  (deps: ApiDeps) =>
+  async (ctx: RouteContext): Promise<void> => {
     const p = parseParams(ctx, lastTestedSchema);
     checkLastTested(p);
     const vote = await findVote(deps, p);
     ctx.body = lastTestedBody(vote, await commitOfVote(deps, vote));
-  });
+  };
 
-  router.post('/api/last_tested_repo', auth.write, async (ctx) => {
+/** DLRN's POST last_tested_repo: the same search, recorded as an in-progress vote of the reporting job. */
+const lastTestedRepoClaim =
+  (deps: ApiDeps) =>
+  async (ctx: RouteContext): Promise<void> => {
     requireJson(ctx);
     const p = parseParams(ctx, lastTestedPostSchema);
     checkLastTested(p);
     const vote = await findVote(deps, p);
     const commit = await commitOfVote(deps, vote);
-    const created = await models.CiVote.create({
+    const created = await deps.db.models.CiVote.create({
       commitId: commit.id,
       ciName: p.reporting_job_id,
       ciUrl: '',
@@ -206,9 +216,12 @@ export const voteRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
     });
     ctx.status = 201;
     ctx.body = lastTestedBody(created.get({ plain: true }), commit);
-  });
+  };
 
-  router.post('/api/report_result', auth.write, async (ctx) => {
+/** DLRN's report_result: a CI job's vote on a commit or an aggregate. */
+const reportResult =
+  (deps: ApiDeps, storeVote: StoreVote) =>
+  async (ctx: RouteContext): Promise<void> => {
     requireJson(ctx);
     const p = parseParams(ctx, reportSchema);
     // DLRN's rules, in its order and words; an empty string counts as not given.
@@ -235,9 +248,9 @@ export const voteRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
     let commit: CommitAttributes | undefined;
     let component: string | null = null;
     if (p.aggregate_hash) {
-      const known = await models.Promotion.findOne({ where: { aggregateHash: p.aggregate_hash } });
+      const known = await deps.db.models.Promotion.findOne({ where: { aggregateHash: p.aggregate_hash } });
       if (!known) throw new HttpError(400, 'aggregate_hash not found');
-      await models.CiVoteAgg.create({ refHash: p.aggregate_hash, ...common });
+      await deps.db.models.CiVoteAgg.create({ refHash: p.aggregate_hash, ...common });
     } else {
       commit = await requireCommit(deps.db, p.commit_hash ?? '', p.distro_hash ?? '', p.extended_hash);
       component = commit.component;
@@ -260,6 +273,18 @@ export const voteRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
     await emitEvent(deps, 'vote', body);
     ctx.status = 201;
     ctx.body = body;
-  });
+  };
+
+export const voteRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
+  const router = new Router<ApiState>();
+  const { models } = deps.db;
+  // report_result's votes: concurrent ones share a transaction (api/group-commit.ts).
+  const storeVote = groupCommit((rows: CreationAttributes<CiVoteModel>[]) => models.CiVote.bulkCreate(rows));
+
+  router.get('/api/repo_status', auth.read, auth.cached, repoStatus(deps));
+  router.get('/api/agg_status', auth.read, auth.cached, aggStatus(deps));
+  router.get('/api/last_tested_repo', auth.read, auth.cached, lastTestedRepo(deps));
+  router.post('/api/last_tested_repo', auth.write, lastTestedRepoClaim(deps));
+  router.post('/api/report_result', auth.write, reportResult(deps, storeVote));
   return router;
 };
