@@ -18,6 +18,7 @@ import type { Context, Next } from 'koa';
 import { PoolBusyError, sharedVerifyPool } from '../lib/auth/verify-pool.ts';
 import type { ApiDeps, ApiState } from './context.ts';
 import { HttpError } from './errors.ts';
+import { passwordHashOf } from '../lib/db/index.ts';
 
 const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="DLRN API"' };
 const REMEMBER_MS = 10 * 60_000;
@@ -84,12 +85,8 @@ export const createAuthenticator = (deps: ApiDeps) => {
   const check = async (username: string, password: string, client: string): Promise<boolean> => {
     // No user name holds a NUL (the database refuses one): not a user, without asking.
     if (username.includes('\u0000')) return false;
-    const [user] = await deps.db.reads.all<{ password: string }>(
-      'SELECT password FROM users WHERE username = ?',
-      [username],
-    );
-    if (!user) return false;
-    const stored = user.password;
+    const stored = await passwordHashOf(deps.db, username);
+    if (stored === undefined) return false;
     const key = createHash('sha256').update(`${username}\0${password}\0${stored}`).digest('hex');
     if (verified.get(key)) return true;
     const clientKey = `client\0${username}\0${client}`;

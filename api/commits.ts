@@ -1,6 +1,6 @@
 /** Looking commits up as DLRN's API does, and describing them in its responses. */
 import { Op } from 'sequelize';
-import type { CommitAttributes, Database } from '../lib/db/index.ts';
+import { successfulCommitByHashes, type CommitAttributes, type Database } from '../lib/db/index.ts';
 import { commitDir } from '../lib/domain/repo-layout.ts';
 import { HttpError } from './errors.ts';
 
@@ -16,13 +16,7 @@ export const findCommit = async (
   distroHash: string,
   extendedHash?: string | null,
 ): Promise<CommitAttributes | undefined> => {
-  const [row] = await db.reads.all<CommitAttributes>(
-    "SELECT * FROM commits WHERE status = 'SUCCESS' AND commit_hash = ? AND distro_hash = ?" +
-      (extendedHash ? ' AND extended_hash = ?' : '') +
-      ' ORDER BY id DESC LIMIT 1',
-    extendedHash ? [commitHash, distroHash, extendedHash] : [commitHash, distroHash],
-  );
-  return row;
+  return successfulCommitByHashes(db, commitHash, distroHash, extendedHash);
 };
 
 export const requireCommit = async (

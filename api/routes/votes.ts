@@ -5,7 +5,14 @@
 import { Router, type RouterContext } from '@koa/router';
 import type { CreationAttributes } from 'sequelize';
 import { z } from 'zod';
-import type { CiVoteAttributes, CiVoteModel, CommitAttributes, SqlValue } from '../../lib/db/index.ts';
+import {
+  newestVote,
+  successfulCommitById,
+  votesOfCommit,
+  type CiVoteAttributes,
+  type CiVoteModel,
+  type CommitAttributes,
+} from '../../lib/db/index.ts';
 import { requireCommit } from '../commits.ts';
 import { nowSeconds, type ApiDeps, type ApiState, type Auth } from '../context.ts';
 import { HttpError } from '../errors.ts';
@@ -68,32 +75,13 @@ const checkLastTested = (p: LastTested): void => {
 const findVote = async (deps: ApiDeps, p: LastTested): Promise<CiVoteAttributes> => {
   const cutoff = p.max_age === 0 ? 0 : nowSeconds(deps) - p.max_age * 3600;
   const job = p.sequential_mode ? p.previous_job_id : p.job_id;
-  // Each search: the vote time, then what it narrows by, each an optional `AND`.
-  const newest = async (narrow: { job?: boolean; component?: boolean }) => {
-    let sql = 'SELECT * FROM civotes WHERE civotes.timestamp > ?';
-    const params: SqlValue[] = [cutoff];
-    if (narrow.job) {
-      sql += " AND ci_name <> 'consistent'";
-      if (job !== undefined) {
-        sql += ' AND ci_name = ?';
-        params.push(job);
-      }
-    }
-    if (p.success !== undefined) {
-      sql += ' AND ci_vote = ?';
-      params.push(p.success);
-    }
-    if (narrow.component && p.component !== undefined) {
-      sql += ' AND component = ?';
-      params.push(p.component);
-    }
-    // Of votes with the same time, the first recorded: the row DLRN 0.26.1 answers.
-    const [vote] = await deps.db.reads.all<CiVoteAttributes>(
-      `${sql} ORDER BY civotes.timestamp DESC, id ASC LIMIT 1`,
-      params,
-    );
-    return vote;
-  };
+  const newest = (narrow: { job?: boolean; component?: boolean }) =>
+    newestVote(deps.db, {
+      after: cutoff,
+      ...(narrow.job ? { notConsistent: true, ...(job === undefined ? {} : { job }) } : {}),
+      ...(p.success === undefined ? {} : { success: p.success }),
+      ...(narrow.component && p.component !== undefined ? { component: p.component } : {}),
+    });
   let vote = await newest({ job: true, component: true });
   if (!vote && p.sequential_mode) throw new HttpError(400, 'No vote found');
   if (!vote && job !== undefined) vote = await newest({});
@@ -103,10 +91,7 @@ const findVote = async (deps: ApiDeps, p: LastTested): Promise<CiVoteAttributes>
 };
 
 const commitOfVote = async (deps: ApiDeps, vote: CiVoteAttributes): Promise<CommitAttributes> => {
-  const [row] = await deps.db.reads.all<CommitAttributes>(
-    "SELECT * FROM commits WHERE id = ? AND status = 'SUCCESS'",
-    [vote.commitId],
-  );
+  const row = await successfulCommitById(deps.db, vote.commitId);
   if (!row) throw new HttpError(400, 'No vote found');
   return row;
 };
@@ -147,10 +132,7 @@ const repoStatus =
   async (ctx: RouteContext): Promise<void> => {
     const p = parseParams(ctx, repoStatusSchema);
     const commit = await requireCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
-    const votes = await deps.db.reads.all<CiVoteAttributes>(
-      `SELECT * FROM civotes WHERE commit_id = ?${p.success === undefined ? '' : ' AND ci_vote = ?'} ORDER BY id ASC`,
-      p.success === undefined ? [commit.id] : [commit.id, p.success],
-    );
+    const votes = await votesOfCommit(deps.db, commit.id, p.success);
     ctx.body = votes.map((v) =>
       voteOf(v, {
         commitHash: p.commit_hash,

@@ -136,3 +136,4 @@ export const openDatabase = async (
   };
 };
 export * from './queries.ts';
+export * from './hot-reads.ts';

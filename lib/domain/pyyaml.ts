@@ -51,7 +51,6 @@ type Style = 'plain' | 'single' | 'double';
 /** PyYAML's analyze_scalar and choose_scalar_style, for a string value in block context. */
 const styleOf = (text: string): Style => {
   const chars = Array.from(text);
-  let flowIndicators = false;
   let blockIndicators = false;
   let lineBreaks = false;
   let special = false;
@@ -59,26 +58,19 @@ const styleOf = (text: string): Style => {
   let trailing = false;
   let breakSpace = false;
   let spaceBreak = false;
-  if (text.startsWith('---') || text.startsWith('...')) blockIndicators = flowIndicators = true;
+  if (text.startsWith('---') || text.startsWith('...')) blockIndicators = true;
   let precededByWhitespace = true;
   let followedByWhitespace = chars.length === 1 || WHITESPACE.includes(chars[1] ?? '');
   let previousSpace = false;
   let previousBreak = false;
   chars.forEach((ch, index) => {
     if (index === 0) {
-      if ('#,[]{}&*!|>\'"%@`'.includes(ch)) flowIndicators = blockIndicators = true;
-      if ('?:'.includes(ch)) {
-        flowIndicators = true;
-        if (followedByWhitespace) blockIndicators = true;
-      }
-      if (ch === '-' && followedByWhitespace) flowIndicators = blockIndicators = true;
+      if ('#,[]{}&*!|>\'"%@`'.includes(ch)) blockIndicators = true;
+      if ('?:'.includes(ch) && followedByWhitespace) blockIndicators = true;
+      if (ch === '-' && followedByWhitespace) blockIndicators = true;
     } else {
-      if (',?[]{}'.includes(ch)) flowIndicators = true;
-      if (ch === ':') {
-        flowIndicators = true;
-        if (followedByWhitespace) blockIndicators = true;
-      }
-      if (ch === '#' && precededByWhitespace) flowIndicators = blockIndicators = true;
+      if (ch === ':' && followedByWhitespace) blockIndicators = true;
+      if (ch === '#' && precededByWhitespace) blockIndicators = true;
     }
     if (BREAKS.includes(ch)) lineBreaks = true;
     // Without allow_unicode every character outside printable ASCII is special.
@@ -102,8 +94,7 @@ const styleOf = (text: string): Style => {
     precededByWhitespace = WHITESPACE.includes(ch);
     followedByWhitespace = index + 2 >= chars.length || WHITESPACE.includes(chars[index + 2] ?? '');
   });
-  // (Flow indicators only matter inside flow collections, which DLRN's dump never writes.)
-  void flowIndicators;
+  // (PyYAML's flow indicators only matter inside flow collections, which DLRN's dump never writes.)
   const blockPlain =
     text !== '' &&
     !(leading || trailing || breakSpace || spaceBreak || special || lineBreaks || blockIndicators);
