@@ -2,7 +2,7 @@
 import { Op } from 'sequelize';
 import { successfulCommitByHashes, type CommitAttributes, type Database } from '../lib/db/index.ts';
 import { commitDir } from '../lib/domain/repo-layout.ts';
-import { HttpError } from './errors.ts';
+import { NotFoundError } from '../lib/domain/errors.ts';
 
 export const NOT_FOUND = 'commit_hash+distro_hash+extended_hash combination not found';
 
@@ -26,7 +26,7 @@ export const requireCommit = async (
   extendedHash?: string | null,
 ): Promise<CommitAttributes> => {
   const commit = await findCommit(db, commitHash, distroHash, extendedHash);
-  if (!commit) throw new HttpError(400, NOT_FOUND);
+  if (!commit) throw new NotFoundError(NOT_FOUND);
   return commit;
 };
 

@@ -27,9 +27,9 @@ import type { Context } from 'koa';
 import { Op, type WhereOptions } from 'sequelize';
 import type { CiVoteAggAttributes, CiVoteAttributes, CommitAttributes, Database } from '../lib/db/index.ts';
 import type { ApiDeps } from './context.ts';
-import { HttpError } from './errors.ts';
 import { exceeded, measureOperation } from './graphql-limits.ts';
 import { rawParams } from './params.ts';
+import { InputError } from '../lib/domain/errors.ts';
 
 const LIMIT = 100;
 
@@ -368,14 +368,13 @@ export const serveGraphql =
   async (ctx: Context): Promise<void> => {
     const params = rawParams(ctx);
     const query = params.query;
-    if (typeof query !== 'string' || query.trim() === '')
-      throw new HttpError(400, 'Must provide query string.');
+    if (typeof query !== 'string' || query.trim() === '') throw new InputError('Must provide query string.');
     let variables = params.variables;
     if (typeof variables === 'string') {
       try {
         variables = JSON.parse(variables) as unknown;
       } catch {
-        throw new HttpError(400, 'Variables are invalid JSON.');
+        throw new InputError('Variables are invalid JSON.');
       }
     }
     const variableValues =

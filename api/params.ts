@@ -7,6 +7,7 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { HttpError } from './errors.ts';
+import { InputError } from '../lib/domain/errors.ts';
 
 const TRUE = new Set(['true', '1', 'yes', 'on', 't', 'y']);
 const FALSE = new Set(['false', '0', 'no', 'off', 'f', 'n']);
@@ -82,7 +83,7 @@ export const parseParams = <S extends z.ZodType>(
   raw = rawParams(ctx),
 ): z.output<S> => {
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new HttpError(400, describe(parsed.error));
+  if (!parsed.success) throw new InputError(describe(parsed.error));
   return parsed.data;
 };
 

@@ -7,7 +7,8 @@ import type { deliverEvent } from '../workflows/deliver-event.ts';
 import { nowSeconds, type ApiDeps } from './context.ts';
 import { plain } from './json.ts';
 import { HttpError } from './errors.ts';
-import { causesOf } from '../lib/domain/temporal-names.ts';
+import { causesOf, eventWorkflowId } from '../lib/domain/temporal-names.ts';
+import { ToolError } from '../lib/domain/errors.ts';
 
 export const requireTemporal = (deps: ApiDeps): NonNullable<ApiDeps['temporal']> => {
   if (!deps.temporal) throw new HttpError(503, 'Temporal is not configured for this API server');
@@ -15,15 +16,14 @@ export const requireTemporal = (deps: ApiDeps): NonNullable<ApiDeps['temporal']>
 };
 
 /**
- * A failed workflow's answer: the root application failure's message, with the status code its
- * details carry (the failing step's), else 500.
+ * A workflow that failed, as DLRN's 500 with a message: the outermost application failure's (the
+ * workflow's own words), after `prefix`. Anything else (Temporal unreachable, a bug) is not a
+ * workflow's answer and is rethrown as it came, an unknown 500.
  */
-export const workflowError = (err: unknown): HttpError => {
-  if (!(err instanceof WorkflowFailedError)) return new HttpError(500, (err as Error).message);
-  // The outermost application failure: the workflow's own, which carries the step's status.
+export const workflowError = (err: unknown, prefix = ''): ToolError => {
+  if (!(err instanceof WorkflowFailedError)) throw err;
   const failure = causesOf(err).find((c): c is ApplicationFailure => c instanceof ApplicationFailure);
-  const status = (failure?.details?.[0] as { status?: number } | undefined)?.status ?? 500;
-  return new HttpError(status, failure?.message ?? err.message);
+  return new ToolError(`${prefix}${failure?.message ?? err.message}`, { cause: err });
 };
 
 /**
@@ -41,7 +41,7 @@ export const emitEvent = async (
   try {
     await deps.temporal.client.workflow.start<typeof deliverEvent>('deliverEvent', {
       taskQueue: deps.temporal.taskQueue,
-      workflowId: `event:${event}:${new Date(timestamp * 1000).toISOString()}:${randomBytes(4).toString('hex')}`,
+      workflowId: eventWorkflowId(event, timestamp * 1000, randomBytes(4).toString('hex')),
       args: [
         {
           event: { event, timestamp, data: plain(data) },

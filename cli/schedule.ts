@@ -18,6 +18,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import type { DlrnConfig } from '../lib/config/index.ts';
 import { InputError, NotFoundError } from '../lib/domain/errors.ts';
+import { scheduledRunWorkflowId } from '../lib/domain/temporal-names.ts';
 import { createLogger } from '../lib/logger.ts';
 import type { RunInput } from '../workflows/run.ts';
 import {
@@ -88,7 +89,7 @@ const scheduleOptions = (
     workflowType: 'run',
     taskQueue: endpoint.taskQueue,
     // Temporal appends the scheduled time, so each run has its own id.
-    workflowId: `scheduled-run:${scheduleId}`,
+    workflowId: scheduledRunWorkflowId(scheduleId),
     args: [input],
   },
   policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute', pauseOnFailure: false },

@@ -16,7 +16,7 @@ import type { Activities, ExistingBuild, PostBuildResult, PublishedPackage } fro
 import { ErrorType } from '../lib/domain/errors.ts';
 import { failureNotes, outputDirOf, type BuildJob } from '../lib/domain/build.ts';
 import type { BuildStatusName } from '../lib/domain/packages.ts';
-import { causesOf, searchKeys } from '../lib/domain/temporal-names.ts';
+import { buildFailedEventWorkflowId, causesOf, searchKeys } from '../lib/domain/temporal-names.ts';
 
 export interface BuildCommitInput {
   /** The job without its build time, which the workflow takes from its own clock. */
@@ -199,7 +199,7 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
     if (input.webhooks) {
       // Not awaited beyond its start: the receivers' retries never hold the build up.
       await startChild<typeof deliverEvent>('deliverEvent', {
-        workflowId: `event:build_failed:${workflowInfo().workflowId}`,
+        workflowId: buildFailedEventWorkflowId(workflowInfo().workflowId),
         parentClosePolicy: ParentClosePolicy.ABANDON,
         args: [
           {

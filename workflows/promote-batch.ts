@@ -96,7 +96,6 @@ export async function promoteBatch(input: PromoteBatchInput): Promise<PromoteBat
       type: PROMOTE_BATCH_FAILED,
       message: `${message}. All previously created symlinks have been rolled back.`,
       nonRetryable: true,
-      details: [{ status: 500 }],
     });
   }
 }

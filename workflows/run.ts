@@ -22,9 +22,9 @@ import type {
   QueuedJob,
   RunPlan,
 } from '../activities/index.ts';
-import { buildWorkflowId, type BuildJob } from '../lib/domain/build.ts';
+import type { BuildJob } from '../lib/domain/build.ts';
 import type { BuildStatusName, CommitCandidate } from '../lib/domain/packages.ts';
-import { causesOf, PROGRESS_QUERY, searchKeys } from '../lib/domain/temporal-names.ts';
+import { buildWorkflowId, causesOf, PROGRESS_QUERY, searchKeys } from '../lib/domain/temporal-names.ts';
 import type { buildCommit, BuildCommitResult } from './build-commit.ts';
 import { selectPackages } from '../lib/domain/select.ts';
 

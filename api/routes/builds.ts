@@ -3,8 +3,8 @@ import { Router, type RouterContext } from '@koa/router';
 import { Op } from 'sequelize';
 import { z } from 'zod';
 import type { ApiDeps, ApiState, Auth } from '../context.ts';
-import { HttpError } from '../errors.ts';
 import { parseParams, str } from '../params.ts';
+import { ConflictError, InputError, NotFoundError } from '../../lib/domain/errors.ts';
 
 const day = z.string().transform((v, ctx) => {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
@@ -35,8 +35,8 @@ export const buildRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
         z.object({ start_date: day, end_date: day, package_name: str.optional() }).passthrough(),
       );
     } catch (err) {
-      if (err instanceof HttpError && /YYYY-mm-dd/.test(err.message))
-        throw new HttpError(400, 'Invalid date format, it must be YYYY-mm-dd');
+      if (err instanceof InputError && /YYYY-mm-dd/.test(err.message))
+        throw new InputError('Invalid date format, it must be YYYY-mm-dd');
       throw err;
     }
     const project = p.package_name ? { projectName: p.package_name } : {};
@@ -56,13 +56,11 @@ export const buildRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
       order: [['id', 'DESC']],
     });
     if (!last)
-      throw new HttpError(
-        400,
+      throw new NotFoundError(
         `Could not find commits for package ${p.package_name}. There are no existing commits or the commit to be rechecked is already marked as RETRY.`,
       );
     if (last.getDataValue('status') === 'SUCCESS')
-      throw new HttpError(
-        409,
+      throw new ConflictError(
         `Could not recheck package ${p.package_name}. It's not possible to recheck a successful commit`,
       );
     await last.destroy();

@@ -12,8 +12,8 @@ import { z } from 'zod';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
 import { findCommit, repoHash } from '../commits.ts';
 import type { ApiDeps, ApiState, Auth } from '../context.ts';
-import { HttpError } from '../errors.ts';
 import { bool, int, parseParams, str } from '../params.ts';
+import { InputError } from '../../lib/domain/errors.ts';
 
 const PAGE = 100;
 const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(`${PROJECT_ROOT}/templates/api`), {
@@ -74,7 +74,7 @@ const sorted = (groups: Map<string, Group>) => [...groups.values()].sort((a, b) 
 /** The scripts and styles the pages load (no CDN). */
 const staticFile = async (ctx: PageContext): Promise<void> => {
   const asset = STATIC[ctx.params.name ?? ''];
-  if (!asset) throw new HttpError(404, 'Not Found');
+  if (!asset) return; // Koa's 404
   ctx.type = asset.type;
   ctx.body = await readFile(asset.file);
 };
@@ -182,8 +182,7 @@ const civotesDetailPage =
     );
     const byCommit = Boolean(p.commit_hash && p.distro_hash);
     if (!byCommit && !p.component && !p.ci_name)
-      throw new HttpError(
-        400,
+      throw new InputError(
         'Please specify either commit_hash+distro_hash, component or ci_name as parameters.',
       );
     const commit = byCommit ? await findCommit(deps.db, p.commit_hash ?? '', p.distro_hash ?? '') : undefined;
@@ -220,7 +219,7 @@ const civotesAggDetailPage = (ctx: PageContext): void => {
     offsetSchema.extend({ ref_hash: str.optional(), ci_name: str.optional(), success: bool.optional() }),
   );
   if (!p.ref_hash && !p.ci_name)
-    throw new HttpError(400, 'Please specify either ref_hash or ci_name as parameters.');
+    throw new InputError('Please specify either ref_hash or ci_name as parameters.');
   const query: [string, string][] = [['query', 'civoteAgg']];
   if (p.ref_hash) query.push(['ref-hash', p.ref_hash]);
   if (p.ci_name) query.push(['ci-name', p.ci_name]);

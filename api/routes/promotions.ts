@@ -8,6 +8,7 @@ import { Op, type WhereOptions } from 'sequelize';
 import { z } from 'zod';
 import { knownComponents, type CommitAttributes, type PromotionAttributes } from '../../lib/db/index.ts';
 import { aggregateRepoFiles } from '../../lib/repo/aggregate.ts';
+import { promoteBatchWorkflowId } from '../../lib/domain/temporal-names.ts';
 import {
   assertLinkable,
   promotionLink,
@@ -18,9 +19,9 @@ import type { promoteBatch, PromoteBatchResult } from '../../workflows/promote-b
 import { emitEvent, requireTemporal, workflowError } from '../temporal.ts';
 import { commitsById, findCommit, NOT_FOUND, repoHash, repoUrl, requireCommit } from '../commits.ts';
 import { nowSeconds, type ApiDeps, type ApiState, type Auth } from '../context.ts';
-import { HttpError } from '../errors.ts';
 import { float } from '../json.ts';
 import { int, parseParams, requireJson, str } from '../params.ts';
+import { InputError, NotFoundError } from '../../lib/domain/errors.ts';
 
 const LIMIT_CAP = 100;
 
@@ -75,11 +76,11 @@ const promotions =
   async (ctx: RouteContext): Promise<void> => {
     const p = parseParams(ctx, promotionsSchema);
     if (Boolean(p.commit_hash) !== Boolean(p.distro_hash))
-      throw new HttpError(400, 'Both commit_hash and distro_hash must be specified');
+      throw new InputError('Both commit_hash and distro_hash must be specified');
     const where: WhereOptions<PromotionAttributes>[] = [];
     if (p.commit_hash && p.distro_hash) {
       const commit = await findCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
-      if (!commit) throw new HttpError(400, NOT_FOUND);
+      if (!commit) throw new NotFoundError(NOT_FOUND);
       where.push({ commitId: commit.id });
     }
     if (p.aggregate_hash) where.push({ aggregateHash: p.aggregate_hash });
@@ -148,7 +149,7 @@ const promote =
     requireJson(ctx);
     const p = parseParams(ctx, promoteSchema);
     if (!p.commit_hash || !p.distro_hash)
-      throw new HttpError(400, 'Both commit_hash and distro_hash must be specified.');
+      throw new InputError('Both commit_hash and distro_hash must be specified.');
     const commit = await requireCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
     const link = promotionLink(deps.config, commit, p.promote_name);
     await assertLinkable(link);
@@ -185,28 +186,28 @@ const promoteBatchRoute =
   async (ctx: RouteContext): Promise<void> => {
     requireJson(ctx);
     const body = (ctx.request as { body?: unknown }).body;
-    if (!Array.isArray(body)) throw new HttpError(400, 'The body must be a JSON array of promotions');
-    if (body.length === 0) throw new HttpError(400, 'The array of promotions is empty');
+    if (!Array.isArray(body)) throw new InputError('The body must be a JSON array of promotions');
     // Every item is checked before anything is touched, as in DLRN.
     const items: { p: z.output<typeof promoteSchema>; commit: CommitAttributes; link: PromotionLink }[] = [];
     for (const raw of body) {
       const p = parseParams(ctx, promoteSchema, raw as Record<string, unknown>);
       if (!p.commit_hash || !p.distro_hash)
-        throw new HttpError(400, 'Both commit_hash and distro_hash must be specified.');
+        throw new InputError('Both commit_hash and distro_hash must be specified.');
       const commit = await findCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
       if (!commit)
-        throw new HttpError(
-          400,
+        throw new NotFoundError(
           `commit_hash+distro_hash+extended_hash not found for ${p.commit_hash}_${p.distro_hash}_${p.extended_hash ?? 'None'}`,
         );
       const link = promotionLink(deps.config, commit, p.promote_name);
       await assertLinkable(link);
       items.push({ p, commit, link });
     }
+    const last = items.at(-1);
+    if (!last) throw new InputError('The array of promotions is empty');
     const temporal = requireTemporal(deps);
     const timestamp = Math.trunc(nowSeconds(deps));
     const user = ctx.state.user ?? null;
-    const workflowId = `promote-batch:${new Date(timestamp * 1000).toISOString()}:${randomBytes(4).toString('hex')}`;
+    const workflowId = promoteBatchWorkflowId(timestamp * 1000, randomBytes(4).toString('hex'));
     let result: PromoteBatchResult;
     try {
       result = await temporal.client.workflow.execute<typeof promoteBatch>('promoteBatch', {
@@ -229,8 +230,6 @@ const promoteBatchRoute =
     } catch (err) {
       throw workflowError(err);
     }
-    const last = items.at(-1);
-    if (!last) throw new HttpError(400, 'The array of promotions is empty');
     for (const { p, commit } of items) {
       await emitEvent(
         deps,

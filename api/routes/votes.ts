@@ -15,10 +15,10 @@ import {
 } from '../../lib/db/index.ts';
 import { requireCommit } from '../commits.ts';
 import { nowSeconds, type ApiDeps, type ApiState, type Auth } from '../context.ts';
-import { HttpError } from '../errors.ts';
 import { bool, int, parseParams, requireJson, str } from '../params.ts';
 import { emitEvent } from '../temporal.ts';
 import { groupCommit } from '../group-commit.ts';
+import { InputError, NotFoundError } from '../../lib/domain/errors.ts';
 
 const voteOf = (
   vote: CiVoteAttributes,
@@ -64,8 +64,8 @@ const aggStatusSchema = z.object({ aggregate_hash: str, success: bool.optional()
 type LastTested = z.output<typeof lastTestedSchema>;
 
 const checkLastTested = (p: LastTested): void => {
-  if (p.max_age < 0) throw new HttpError(400, 'Max age parameter must be greater than or equal to 0');
-  if (p.sequential_mode && !p.previous_job_id) throw new HttpError(400, 'Missing parameter previous_job_id');
+  if (p.max_age < 0) throw new InputError('Max age parameter must be greater than or equal to 0');
+  if (p.sequential_mode && !p.previous_job_id) throw new InputError('Missing parameter previous_job_id');
 };
 
 /**
@@ -83,16 +83,16 @@ const findVote = async (deps: ApiDeps, p: LastTested): Promise<CiVoteAttributes>
       ...(narrow.component && p.component !== undefined ? { component: p.component } : {}),
     });
   let vote = await newest({ job: true, component: true });
-  if (!vote && p.sequential_mode) throw new HttpError(400, 'No vote found');
+  if (!vote && p.sequential_mode) throw new NotFoundError('No vote found');
   if (!vote && job !== undefined) vote = await newest({});
   vote ??= await newest({ component: true });
-  if (!vote) throw new HttpError(400, 'No vote found');
+  if (!vote) throw new NotFoundError('No vote found');
   return vote;
 };
 
 const commitOfVote = async (deps: ApiDeps, vote: CiVoteAttributes): Promise<CommitAttributes> => {
   const row = await successfulCommitById(deps.db, vote.commitId);
-  if (!row) throw new HttpError(400, 'No vote found');
+  if (!row) throw new NotFoundError('No vote found');
   return row;
 };
 
@@ -208,16 +208,15 @@ const reportResult =
     const p = parseParams(ctx, reportSchema);
     // DLRN's rules, in its order and words; an empty string counts as not given.
     if (!p.commit_hash && !p.distro_hash && !p.aggregate_hash)
-      throw new HttpError(
-        400,
+      throw new InputError(
         '"Either the aggregate hash or both commit_hash and distro_hash must be provided"',
       );
     if (p.commit_hash && !p.distro_hash)
-      throw new HttpError(400, 'If commit_hash is provided, distro_hash must be provided too');
+      throw new InputError('If commit_hash is provided, distro_hash must be provided too');
     if (p.distro_hash && !p.commit_hash)
-      throw new HttpError(400, 'If distro_hash is provided, commit_hash must be provided too');
+      throw new InputError('If distro_hash is provided, commit_hash must be provided too');
     if (p.aggregate_hash && (p.commit_hash || p.distro_hash))
-      throw new HttpError(400, 'aggregate_hash and commit/distro_hash cannot be combined');
+      throw new InputError('aggregate_hash and commit/distro_hash cannot be combined');
     const common = {
       ciName: p.job_id,
       ciUrl: p.url,
@@ -231,7 +230,7 @@ const reportResult =
     let component: string | null = null;
     if (p.aggregate_hash) {
       const known = await deps.db.models.Promotion.findOne({ where: { aggregateHash: p.aggregate_hash } });
-      if (!known) throw new HttpError(400, 'aggregate_hash not found');
+      if (!known) throw new NotFoundError('aggregate_hash not found');
       await deps.db.models.CiVoteAgg.create({ refHash: p.aggregate_hash, ...common });
     } else {
       commit = await requireCommit(deps.db, p.commit_hash ?? '', p.distro_hash ?? '', p.extended_hash);

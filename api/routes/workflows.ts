@@ -5,13 +5,13 @@
 import { Router } from '@koa/router';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { commandWorkflowId } from '../../lib/domain/temporal-names.ts';
+import { commandWorkflowId, triggerWorkflowId } from '../../lib/domain/temporal-names.ts';
 import type { importCommit } from '../../workflows/import.ts';
 import type { RunInput } from '../../workflows/run.ts';
 import { nowSeconds, type ApiDeps, type ApiState, type Auth } from '../context.ts';
-import { HttpError } from '../errors.ts';
 import { parseParams, requireJson, str } from '../params.ts';
 import { requireTemporal, workflowError } from '../temporal.ts';
+import { InputError } from '../../lib/domain/errors.ts';
 
 /** A build run as `dlrn` without flags makes it, for some packages or projects or all. */
 const triggeredRun = (deps: ApiDeps, packageNames: string[], projectNames: string[]): RunInput => ({
@@ -45,7 +45,7 @@ export const workflowRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
       url = undefined;
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
-      throw new HttpError(400, `repo_url ${p.repo_url} is not an http or https URL`);
+      throw new InputError(`repo_url ${p.repo_url} is not an http or https URL`);
     const temporal = requireTemporal(deps);
     const workflowId = commandWorkflowId('import', nowSeconds(deps) * 1000, randomBytes(4).toString('hex'));
     try {
@@ -55,7 +55,7 @@ export const workflowRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
         args: [{ repoUrl: p.repo_url, driverRun: { cwd: process.cwd(), dev: false, local: false } }],
       });
     } catch (err) {
-      throw new HttpError(500, `Remote import failed with error: ${workflowError(err).message}`);
+      throw workflowError(err, 'Remote import failed with error: ');
     }
     ctx.status = 201;
     ctx.body = { repo_url: p.repo_url };
@@ -66,8 +66,7 @@ export const workflowRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
       ctx,
       z.object({ project_name: str.optional(), package_name: str.optional() }).passthrough(),
     );
-    if (p.project_name && p.package_name)
-      throw new HttpError(400, 'Give project_name or package_name, not both');
+    if (p.project_name && p.package_name) throw new InputError('Give project_name or package_name, not both');
     const temporal = requireTemporal(deps);
     const target = p.package_name
       ? `package:${p.package_name}`
@@ -78,7 +77,7 @@ export const workflowRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
     // instead of starting a second, overlapping run.
     const handle = await temporal.client.workflow.start('run', {
       taskQueue: temporal.taskQueue,
-      workflowId: `trigger:${target}`,
+      workflowId: triggerWorkflowId(target),
       workflowIdConflictPolicy: 'USE_EXISTING',
       args: [
         triggeredRun(deps, p.package_name ? [p.package_name] : [], p.project_name ? [p.project_name] : []),

@@ -3,7 +3,6 @@
  */
 import type { CommitCandidate, PackageInfo } from './packages.ts';
 import { commitDir } from './repo-layout.ts';
-import { DEFAULT_TASK_QUEUE } from './temporal-names.ts';
 
 export interface BuildJob {
   commit: CommitCandidate;
@@ -31,21 +30,6 @@ export interface BuildJob {
 
 /** The hashed directory of the job, relative to `datadir` (`repos/ab/cd/...`). */
 export const outputDirOf = (job: Pick<BuildJob, 'commit'>): string => `repos/${commitDir(job.commit)}`;
-
-/**
- * `build:<project>:<commit>:<distro>[:<extended>]`: one workflow per commit build of a site, so
- * every run that wants the same commit meets the same workflow. A commit rebuilt after DLRN's
- * RETRY gets `:retry<N>` (N RETRY rows so far): each attempt is its own workflow in the Web UI.
- * Sites sharing a namespace have task queues of their own: on another queue than the default
- * `dlrn` the id ends with `@<queue>`, so two sites building the same commit never meet.
- */
-export const buildWorkflowId = (
-  c: Pick<CommitCandidate, 'projectName' | 'commitHash' | 'distroHash' | 'extendedHash' | 'retries'>,
-  taskQueue = DEFAULT_TASK_QUEUE,
-): string =>
-  `build:${c.projectName}:${c.commitHash}:${c.distroHash}${c.extendedHash ? `:${c.extendedHash}` : ''}` +
-  (c.retries ? `:retry${c.retries}` : '') +
-  (taskQueue === DEFAULT_TASK_QUEUE ? '' : `@${taskQueue}`);
 
 /** Log files of a build, by DLRN's names, in the hashed directory. */
 export const LogFile = {

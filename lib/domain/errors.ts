@@ -14,6 +14,7 @@ export const ErrorType = {
   NotFoundError: 'NotFoundError',
   GoneError: 'GoneError',
   ForbiddenError: 'ForbiddenError',
+  ConflictError: 'ConflictError',
   ToolError: 'ToolError',
   GitError: 'GitError',
   AlreadyBuiltError: 'AlreadyBuiltError',
@@ -104,17 +105,26 @@ export class AlreadyBuiltError extends DlrnError {
   override readonly code = 'EBUILT';
 }
 
+/** What a request names does not exist (a commit, a vote, a user, a schedule). */
 export class NotFoundError extends DlrnError {
   override name = ErrorType.NotFoundError;
   override readonly code = 'ENOTFOUND';
 }
 
+/** What a request names existed and was purged. */
 export class GoneError extends DlrnError {
   override name = ErrorType.GoneError;
   override readonly code = 'EGONE';
 }
 
+/** The request asks for something never allowed (a promote name outside the repo tree). */
 export class ForbiddenError extends DlrnError {
   override name = ErrorType.ForbiddenError;
   override readonly code = 'EFORBIDDEN';
+}
+
+/** The request contradicts the state it would change (recheck a successful build). */
+export class ConflictError extends DlrnError {
+  override name = ErrorType.ConflictError;
+  override readonly code = 'ECONFLICT';
 }

@@ -4,6 +4,7 @@
  * the worker, the CLI, the API and the dev server agree (people search the Web UI by these).
  */
 import { defineSearchAttributeKey } from '@temporalio/common';
+import type { CommitCandidate } from './packages.ts';
 
 /** Custom search attributes set on every build workflow (all Keyword-typed). */
 export const SearchAttribute = {
@@ -54,3 +55,39 @@ export const commandWorkflowId = (kind: 'run' | 'purge' | 'import', now: number,
 
 /** Id of one `dlrn` invocation's run workflow. */
 export const runWorkflowId = (now: number, nonce: string): string => commandWorkflowId('run', now, nonce);
+
+/**
+ * Id of the run a `POST /api/trigger` starts: one per target (`all`, `project:<name>`,
+ * `package:<name>`), so a burst of webhooks joins the run going instead of overlapping it.
+ */
+export const triggerWorkflowId = (target: string): string => `trigger:${target}`;
+
+/** Id prefix of the runs a schedule starts; Temporal appends each run's scheduled time. */
+export const scheduledRunWorkflowId = (scheduleId: string): string => `scheduled-run:${scheduleId}`;
+
+/** Id of one `POST /api/promotions` batch saga; `now` is epoch milliseconds. */
+export const promoteBatchWorkflowId = (now: number, nonce: string): string =>
+  `promote-batch:${new Date(now).toISOString()}:${nonce}`;
+
+/** Id of the delivery of one webhook event the API emits; `now` is epoch milliseconds. */
+export const eventWorkflowId = (event: string, now: number, nonce: string): string =>
+  `event:${event}:${new Date(now).toISOString()}:${nonce}`;
+
+/** Id of the `build_failed` event delivery of one build workflow: one per build attempt. */
+export const buildFailedEventWorkflowId = (buildWorkflowId: string): string =>
+  `event:build_failed:${buildWorkflowId}`;
+
+/**
+ * `build:<project>:<commit>:<distro>[:<extended>]`: one workflow per commit build of a site, so
+ * every run that wants the same commit meets the same workflow. A commit rebuilt after DLRN's
+ * RETRY gets `:retry<N>` (N RETRY rows so far): each attempt is its own workflow in the Web UI.
+ * Sites sharing a namespace have task queues of their own: on another queue than the default
+ * `dlrn` the id ends with `@<queue>`, so two sites building the same commit never meet.
+ */
+export const buildWorkflowId = (
+  c: Pick<CommitCandidate, 'projectName' | 'commitHash' | 'distroHash' | 'extendedHash' | 'retries'>,
+  taskQueue = DEFAULT_TASK_QUEUE,
+): string =>
+  `build:${c.projectName}:${c.commitHash}:${c.distroHash}${c.extendedHash ? `:${c.extendedHash}` : ''}` +
+  (c.retries ? `:retry${c.retries}` : '') +
+  (taskQueue === DEFAULT_TASK_QUEUE ? '' : `@${taskQueue}`);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseConfig, type DlrnConfig } from '../../lib/config/index.ts';
 import { openDatabase, type Database } from '../../lib/db/index.ts';
-import { buildWorkflowId } from '../../lib/domain/build.ts';
+import { buildWorkflowId } from '../../lib/domain/temporal-names.ts';
 import type { CommitCandidate } from '../../lib/domain/packages.ts';
 import { commitFiles, createRepo, tag } from '../../scripts/demo/git-repo.ts';
 import { demoSpec } from '../../scripts/make-demo.ts';
