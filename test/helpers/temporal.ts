@@ -4,7 +4,10 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import proto from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createActivities } from '../../activities/index.ts';
 import { WORKER_TUNING } from '../../cli/worker.ts';
 import { workflowBundle as prebuiltBundle } from '../../cli/workflow-bundle.ts';
@@ -75,4 +78,28 @@ export const executeWorkflow = async <R>(
     env.client.workflow.execute<(...a: unknown[]) => Promise<R>>(name, { taskQueue, workflowId, args }),
   );
   return { result, workflowId };
+};
+
+/**
+ * With `DLRN_RECORD_HISTORIES=<dir>` set, writes the history of `workflowId` to `<dir>/<name>.json`
+ * as `{ workflowId, history }`, the history in the protobuf encoding the server sends, base64
+ * (@temporalio/common's JSON form trips over its second copy of protobufjs). For
+ * test/unit/workflow-replay.test.ts to replay against later workflow code; recorded from the code
+ * a refactoring starts from: `DLRN_RECORD_HISTORIES=test/fixtures/histories npm run ava --
+ * test/integration/build-commit.test.ts`.
+ */
+export const recordHistory = async (
+  env: TemporalTestEnv,
+  workflowId: string,
+  name: string,
+): Promise<void> => {
+  const dir = process.env.DLRN_RECORD_HISTORIES;
+  if (!dir) return;
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  const encoded = Buffer.from(proto.temporal.api.history.v1.History.encode(history).finish());
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    join(dir, `${name}.json`),
+    `${JSON.stringify({ workflowId, history: encoded.toString('base64') }, null, 2)}\n`,
+  );
 };
