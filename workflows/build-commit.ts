@@ -72,14 +72,8 @@ const rootFailure = (err: ActivityFailure): { type?: string; message: string } =
   return { message: cause instanceof Error ? cause.message : err.message };
 };
 
-/**
- * Builds one commit: sources at the exact hashes, preprocess, source RPM, binary RPMs, and the
- * result recorded in DLRN's database. A failed package build is a result (FAILED with the reason
- * in notes), not a failed workflow. Transient failures (DLRN's patterns) are retried by Temporal
- * up to `maxretries` times; the attempts show in the history.
- */
-export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitResult> {
-  const job: BuildJob = { ...input.job, dtBuild: Math.floor(Date.now() / 1000) };
+/** What a person opening the build in the Web UI searches by and looks for first. */
+const announce = (job: BuildJob, outputDir: string, baseurl: string | null | undefined): void => {
   const { commit } = job;
   upsertSearchAttributes([
     { key: searchKeys.project, value: commit.projectName },
@@ -88,140 +82,200 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
     { key: searchKeys.component, value: commit.component ?? 'None' },
     { key: searchKeys.status, value: 'BUILDING' },
   ]);
-  const outputDir = outputDirOf(job);
-  // What a person opening the build in the Web UI looks for first: where the logs are.
+  // Where the logs are.
   upsertMemo({
     outputDir,
     log: `${outputDir}/rpmbuild.log`,
-    ...(input.baseurl
-      ? { logUrl: `${input.baseurl.replace(/\/$/, '')}/${outputDir.replace(/^repos\//, '')}/rpmbuild.log` }
+    ...(baseurl
+      ? { logUrl: `${baseurl.replace(/\/$/, '')}/${outputDir.replace(/^repos\//, '')}/rpmbuild.log` }
       : {}),
   });
-  // The build's own short database steps run as local activities: in the worker that runs the
-  // workflow, without a round trip through the server's task queues (about 35 ms each).
-  const bookkeeping = proxyLocalActivities<Activities>({
-    startToCloseTimeout: '5 minutes',
-    retry: { maximumAttempts: 10 },
-  });
-  // Steps that reach other systems (mail, Gerrit, rsync): ordinary activities, heartbeating.
-  const notify = proxyActivities<Activities>({
-    startToCloseTimeout: '5 minutes',
-    heartbeatTimeout: '30 seconds',
-    retry: { maximumAttempts: 10 },
-  });
-  /** The finished build this one joins: its row, reported as this workflow's result. */
-  const joined = (existing: ExistingBuild): BuildCommitResult => {
-    upsertSearchAttributes([{ key: searchKeys.status, value: existing.status }]);
-    upsertMemo({ alreadyBuilt: `row ${existing.id}: built before, not again` });
-    return { ...existing, commitId: existing.id, alreadyBuilt: true };
-  };
-  // The database check right before building: a commit is built once, whoever asks again.
-  const claim = await bookkeeping.claimBuild(job);
-  if (claim.existing) return joined(claim.existing);
+};
 
+/** The activity proxies of one build, each with the timeouts and retries its steps need. */
+const stepsOf = (input: BuildCommitInput) => {
   const retry = {
     maximumAttempts: input.maxretries + 1,
     initialInterval: input.retryInterval ?? '30 seconds',
     backoffCoefficient: 2,
   };
-  const steps = proxyActivities<Activities>({
-    startToCloseTimeout: '1 hour',
-    heartbeatTimeout: '30 seconds',
-    retry,
-  });
-  const build = proxyActivities<Activities>({
-    startToCloseTimeout: input.buildTimeout ?? '6 hours',
-    heartbeatTimeout: '30 seconds',
-    retry,
-  });
-  const publish = proxyActivities<Activities>({
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '30 seconds',
-    retry: { maximumAttempts: 5, initialInterval: '5 seconds' },
-  });
+  return {
+    // The build's own short database steps run as local activities: in the worker that runs the
+    // workflow, without a round trip through the server's task queues (about 35 ms each).
+    bookkeeping: proxyLocalActivities<Activities>({
+      startToCloseTimeout: '5 minutes',
+      retry: { maximumAttempts: 10 },
+    }),
+    // Steps that reach other systems (mail, Gerrit, rsync): ordinary activities, heartbeating.
+    notify: proxyActivities<Activities>({
+      startToCloseTimeout: '5 minutes',
+      heartbeatTimeout: '30 seconds',
+      retry: { maximumAttempts: 10 },
+    }),
+    // Sources and preprocess; transient failures retried up to maxretries times.
+    sources: proxyActivities<Activities>({
+      startToCloseTimeout: '1 hour',
+      heartbeatTimeout: '30 seconds',
+      retry,
+    }),
+    build: proxyActivities<Activities>({
+      startToCloseTimeout: input.buildTimeout ?? '6 hours',
+      heartbeatTimeout: '30 seconds',
+      retry,
+    }),
+    publish: proxyActivities<Activities>({
+      startToCloseTimeout: '2 hours',
+      heartbeatTimeout: '30 seconds',
+      retry: { maximumAttempts: 5, initialInterval: '5 seconds' },
+    }),
+  };
+};
+type Steps = ReturnType<typeof stepsOf>;
 
-  let built = job;
-  let status: BuildStatusName = 'SUCCESS';
-  let notes = 'OK';
-  let artifacts: string[] = [];
+/** The finished build this one joins: its row, reported as this workflow's result. */
+const joined = (existing: ExistingBuild): BuildCommitResult => {
+  upsertSearchAttributes([{ key: searchKeys.status, value: existing.status }]);
+  upsertMemo({ alreadyBuilt: `row ${existing.id}: built before, not again` });
+  return { ...existing, commitId: existing.id, alreadyBuilt: true };
+};
+
+interface Outcome {
+  /** The job as built: koji's rhpkg mode commits to the distgit, so its hashes are the new ones. */
+  built: BuildJob;
+  status: BuildStatusName;
+  notes: string;
+  artifacts: string[];
+  srpm?: string;
+  /** The step refused: another build of this commit finished while this one was starting. */
+  alreadyBuilt?: boolean;
+}
+
+/**
+ * Sources, preprocess, source RPM and binary RPMs. A package that does not build is an outcome
+ * (FAILED, or RETRY for a transient failure that outlasted this build's retries while the commit
+ * has fewer than maxretries RETRY rows, DLRN's rule); a cancellation or a bug is thrown.
+ */
+const buildPackage = async (
+  job: BuildJob,
+  steps: Steps,
+  retriesSoFar: number,
+  maxretries: number,
+): Promise<Outcome> => {
   let srpm: string | undefined;
   try {
-    await steps.prepareSources(job);
-    await steps.preprocess(job);
-    srpm = (await build.buildSrpm(job)).srpm;
-    const rpms = await build.buildRpm({ job, srpm });
-    artifacts = rpms.artifacts;
-    // koji's rhpkg mode commits to the distgit: the build's hashes are the new ones.
-    built = { ...job, commit: rpms.commit };
+    await steps.sources.prepareSources(job);
+    await steps.sources.preprocess(job);
+    srpm = (await steps.build.buildSrpm(job)).srpm;
+    const rpms = await steps.build.buildRpm({ job, srpm });
+    return {
+      built: { ...job, commit: rpms.commit },
+      status: 'SUCCESS',
+      notes: 'OK',
+      artifacts: rpms.artifacts,
+      srpm,
+    };
   } catch (err) {
     if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
     const failure = rootFailure(err);
-    if (failure.type === ErrorType.AlreadyBuiltError) {
-      // Another build of this commit finished while this one was starting.
-      const again = await bookkeeping.claimBuild(job);
-      if (again.existing) return joined(again.existing);
-    }
-    // DLRN's rule: a transient failure that outlasted this build's own retries is RETRY (a later
-    // run builds the commit again) until the commit has maxretries RETRY rows; then FAILED.
-    status =
-      failure.type === ErrorType.TransientBuildError && claim.retries < input.maxretries ? 'RETRY' : 'FAILED';
-    notes = failureNotes(job.commit.projectName, failure.message);
+    const status =
+      failure.type === ErrorType.TransientBuildError && retriesSoFar < maxretries ? 'RETRY' : 'FAILED';
+    return {
+      built: job,
+      status,
+      notes: failureNotes(job.commit.projectName, failure.message),
+      artifacts: [],
+      ...(srpm ? { srpm } : {}),
+      ...(failure.type === ErrorType.AlreadyBuiltError ? { alreadyBuilt: true } : {}),
+    };
   }
-  const { id } = await bookkeeping.recordResult({ job: built, status, notes, artifacts });
-  let published: PostBuildResult | undefined;
-  if (status === 'SUCCESS') {
-    // Serialized across every build and worker by the post-build lock; waits as long as needed.
-    published = await publish.postBuild({
-      job: built,
-      commitId: id,
-      noRepo: input.noRepo ?? false,
-      dev: input.dev ?? false,
-      ...(input.packages ? { packages: input.packages } : {}),
-      ...(input.manifest ? { manifest: input.manifest } : {}),
-    });
+};
+
+/**
+ * Tells people of a failed build: the maintainers' mail, the Gerrit review, the build_failed
+ * webhook. None of them changes the build's result: a mail that cannot be sent after its
+ * retries is dropped, and the webhook's receivers are not waited for.
+ */
+const tellFailure = async (
+  built: BuildJob,
+  commitId: number,
+  notes: string,
+  steps: Steps,
+  webhooks: boolean,
+): Promise<void> => {
+  await steps.notify
+    .sendFailureMail({ job: built, notes, now: Math.floor(Date.now() / 1000) })
+    .catch(() => undefined);
+  await steps.notify.submitReview({ job: built, commitId }).catch(() => undefined);
+  if (!webhooks) return;
+  // Awaited only until it starts.
+  await startChild<typeof deliverEvent>('deliverEvent', {
+    workflowId: buildFailedEventWorkflowId(workflowInfo().workflowId),
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    args: [
+      {
+        event: {
+          event: 'build_failed',
+          timestamp: Math.floor(Date.now() / 1000),
+          data: {
+            project_name: built.commit.projectName,
+            commit_hash: built.commit.commitHash,
+            distro_hash: built.commit.distroHash,
+            extended_hash: built.commit.extendedHash,
+            component: built.commit.component,
+            commit_id: commitId,
+            notes,
+            output_dir: outputDirOf(built),
+          },
+        },
+      },
+    ],
+  }).catch(() => undefined);
+};
+
+/**
+ * Builds one commit: sources at the exact hashes, preprocess, source RPM, binary RPMs, and the
+ * result recorded in DLRN's database. A failed package build is a result (FAILED with the reason
+ * in notes), not a failed workflow. Transient failures (DLRN's patterns) are retried by Temporal
+ * up to `maxretries` times; the attempts show in the history.
+ */
+export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitResult> {
+  const job: BuildJob = { ...input.job, dtBuild: Math.floor(Date.now() / 1000) };
+  announce(job, outputDirOf(job), input.baseurl);
+  const steps = stepsOf(input);
+  // The database check right before building: a commit is built once, whoever asks again.
+  const claim = await steps.bookkeeping.claimBuild(job);
+  if (claim.existing) return joined(claim.existing);
+  const outcome = await buildPackage(job, steps, claim.retries, input.maxretries);
+  if (outcome.alreadyBuilt) {
+    // Report the build that won; if its row is gone again, this one's failure stands.
+    const again = await steps.bookkeeping.claimBuild(job);
+    if (again.existing) return joined(again.existing);
   }
+  const { built, artifacts, srpm } = outcome;
+  let { status, notes } = outcome;
+  const { id } = await steps.bookkeeping.recordResult({ job: built, status, notes, artifacts });
+  // Serialized across every build and worker by the post-build lock; waits as long as needed.
+  const published =
+    status === 'SUCCESS'
+      ? await steps.publish.postBuild({
+          job: built,
+          commitId: id,
+          noRepo: input.noRepo ?? false,
+          dev: input.dev ?? false,
+          ...(input.packages ? { packages: input.packages } : {}),
+          ...(input.manifest ? { manifest: input.manifest } : {}),
+        })
+      : undefined;
   const synced =
     input.rsync === false
       ? { synced: false }
-      : await notify.rsyncBuild({ job: built, commitId: id, succeeded: status === 'SUCCESS' });
+      : await steps.notify.rsyncBuild({ job: built, commitId: id, succeeded: status === 'SUCCESS' });
   if (synced.error && status === 'SUCCESS') {
     // DLRN records a build whose repository could not be copied as FAILED.
     status = 'FAILED';
     notes = synced.error;
   }
-  if (status === 'FAILED') {
-    // Telling the maintainers must not change the build's result: a mail that cannot be sent
-    // after its retries is dropped.
-    await notify
-      .sendFailureMail({ job: built, notes, now: Math.floor(Date.now() / 1000) })
-      .catch(() => undefined);
-    await notify.submitReview({ job: built, commitId: id }).catch(() => undefined);
-    if (input.webhooks) {
-      // Not awaited beyond its start: the receivers' retries never hold the build up.
-      await startChild<typeof deliverEvent>('deliverEvent', {
-        workflowId: buildFailedEventWorkflowId(workflowInfo().workflowId),
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        args: [
-          {
-            event: {
-              event: 'build_failed',
-              timestamp: Math.floor(Date.now() / 1000),
-              data: {
-                project_name: built.commit.projectName,
-                commit_hash: built.commit.commitHash,
-                distro_hash: built.commit.distroHash,
-                extended_hash: built.commit.extendedHash,
-                component: built.commit.component,
-                commit_id: id,
-                notes,
-                output_dir: outputDirOf(built),
-              },
-            },
-          },
-        ],
-      }).catch(() => undefined);
-    }
-  }
+  if (status === 'FAILED') await tellFailure(built, id, notes, steps, input.webhooks ?? false);
   upsertSearchAttributes([{ key: searchKeys.status, value: status }]);
   return {
     commitId: id,

@@ -39,7 +39,7 @@ const serve = async (thrown: () => unknown) => {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const call = async (path = '/') => {
     const response = await fetch(`${base}${path}`);
-    return { status: response.status, headers: response.headers, body: (await response.json()) };
+    return { status: response.status, headers: response.headers, body: await response.json() };
   };
   return { call, lines, close: () => server.close() };
 };
