@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { run as runWorkflow, RunResult } from '../workflows/run.ts';
+import type { RunBuild, RunInput, run as runWorkflow, RunResult } from '../workflows/run.ts';
+import type { DlrnConfig } from '../lib/config/index.ts';
+import type { Logger } from '../lib/logger.ts';
 import { failureOf } from '../lib/domain/build.ts';
 import { InputError } from '../lib/domain/errors.ts';
 import { runWorkflowId } from '../lib/domain/temporal-names.ts';
@@ -49,6 +51,154 @@ const runExitCode = (builds: NonNullable<RunResult['builds']>): number =>
     EXIT_OK,
   );
 
+/** `--status`: DLRN's one line per package. */
+const printStatus = (status: NonNullable<RunResult['status']>): number => {
+  for (const s of status) say(`${s.type.padStart(9)} ${s.name} ${s.status}`);
+  return EXIT_OK;
+};
+
+/** `--recheck`: DLRN's words per package; 1 when one could not be rechecked. */
+const printRecheck = (recheck: NonNullable<RunResult['recheck']>): number => {
+  let code = EXIT_OK;
+  for (const r of recheck) {
+    if (r.outcome === 'deleted') say(`Successful recheck for ${r.name}.`);
+    else if (r.outcome === 'no-commit') {
+      warn(`There are no existing commits for package ${r.name}.`);
+      code = EXIT_FAILURE;
+    } else {
+      warn(
+        `Trying to recheck an already successful commit in ${r.name}, ignoring. If you want to force it, ` +
+          'use --force-recheck and set allow_force_rechecks=True in projects.ini.',
+      );
+      code = EXIT_FAILURE;
+    }
+  }
+  return code;
+};
+
+/** `--run`: each failed program with its output's tail, then the count. */
+const printProgramRuns = (program: string, runs: NonNullable<RunResult['programRuns']>): number => {
+  for (const r of runs) {
+    if (r.exitCode !== 0)
+      warn(`${program} failed for ${r.projectName} ${r.commitHash} (exit ${r.exitCode}):\n${r.tail}`);
+  }
+  const failed = runs.filter((r) => r.exitCode !== 0).length;
+  say(`Ran ${program} for ${runs.length} package heads, ${failed} failed.`);
+  return failed > 0 ? EXIT_FAILURE : EXIT_OK;
+};
+
+/** A failed or RETRY build: DLRN's reason, the tool's first error line, and the log to read. */
+const printFailure = (b: RunBuild, datadir: string): void => {
+  const lines = failureOf(b.notes ?? '')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  say(
+    `  ${b.status === 'RETRY' ? 'RETRY ' : 'FAILED'} ${b.projectName} ${b.commitHash.slice(0, 8)}: ${lines[0] ?? ''}`,
+  );
+  const error = lines.slice(1).find((l) => /error:/i.test(l));
+  if (error) say(`         ${error.trim()}`);
+  if (b.outputDir) say(`         log: ${datadir}/${b.outputDir}/rpmbuild.log`);
+};
+
+/** A build run's summary: counts, builds another run made, each failure; DLRN's exit code. */
+const printBuilds = (builds: RunBuild[], packages: number, datadir: string): number => {
+  const ok = builds.filter((b) => b.status === 'SUCCESS');
+  const failed = builds.filter((b) => b.status === 'FAILED' || b.status === 'RETRY');
+  const retry = builds.filter((b) => b.status === 'RETRY');
+  const notStarted = builds.filter((b) => b.status === 'NOT_STARTED');
+  const elsewhere = builds.filter((b) => b.elsewhere !== undefined);
+  say(
+    `Built ${builds.length - notStarted.length} commits of ${packages} packages: ` +
+      `${ok.length} succeeded, ${failed.length - retry.length} failed` +
+      (retry.length ? `, ${retry.length} to retry (RETRY)` : '') +
+      (notStarted.length ? `, ${notStarted.length} not started (--stop)` : '') +
+      '.',
+  );
+  if (elsewhere.length > 0) {
+    // Overlapping runs meet at the same build: the result is that build's, reported once.
+    say(`  ${elsewhere.length} of them built by another run (results reported as recorded):`);
+    for (const b of elsewhere)
+      say(
+        `  ${b.status.padEnd(7)} ${b.projectName} ${b.commitHash.slice(0, 8)} (${b.elsewhere === 'joined' ? 'joined the running build' : 'already built'})`,
+      );
+  }
+  for (const b of failed) printFailure(b, datadir);
+  say(`Repositories: ${datadir}/repos`);
+  return runExitCode(builds);
+};
+
+/** A build run that found nothing to build: DLRN's own line (RDO's tooling greps it), then ours. */
+const printNothingNew = (flags: DlrnFlags, packages: number): number => {
+  dlrnLog(
+    'INFO',
+    'dlrn',
+    flags.packageName.length > 0 || flags.projectName.length > 0
+      ? 'No commits to build. If this is not expected, please make sure the package name(s) are correct, ' +
+          'and that any failed commit you want to rebuild has been removed from the database.'
+      : 'No commits to build.',
+  );
+  say(`Nothing new to build: ${packages} packages checked, every commit already built.`);
+  return EXIT_OK;
+};
+
+/** The run workflow's answer, in the form the flags asked for, and DLRN's exit code. */
+const answer = (
+  result: RunResult,
+  flags: DlrnFlags,
+  config: DlrnConfig,
+  url: string | undefined,
+  tellDlrn: (builds: RunBuild[]) => void,
+): number => {
+  for (const name of result.unknownNames) warn(`No package or project named ${name}.`);
+  // A build run goes on with the names that match, and exits 0 however many match nothing,
+  // as DLRN 0.26.1 does; --status and --recheck name a package they cannot find with exit 1.
+  if (result.unknownNames.length > 0 && (result.status || result.recheck)) return EXIT_FAILURE;
+  if (result.status) return printStatus(result.status);
+  if (result.recheck) return printRecheck(result.recheck);
+  let code = EXIT_OK;
+  if (result.programRuns) code = printProgramRuns(flags.run ?? '', result.programRuns);
+  else if (!result.builds) printPlan(result);
+  else {
+    for (const skipped of result.skipped) warn(`skipped ${skipped.name}: ${skipped.error}`);
+    if (result.builds.length === 0) return printNothingNew(flags, result.packages.length);
+    // Builds that started and ended between two polls of the progress.
+    tellDlrn(result.builds);
+    code = printBuilds(result.builds, result.packages.length, config.default.datadir);
+  }
+  if (url) say(`Run workflow: ${url}`);
+  return code;
+};
+
+/** Starts the run workflow and follows it (a build run's progress, DLRN's log lines) to its end. */
+const startRun = async (
+  config: DlrnConfig,
+  input: RunInput,
+  logger: Logger,
+  tellDlrn: (builds: RunBuild[]) => void,
+): Promise<{ result: RunResult; url: string | undefined }> => {
+  const workflowId = runWorkflowId(Date.now(), randomBytes(4).toString('hex'));
+  const { result, url } = await withTemporal(
+    config,
+    localWorkerDeps(config, logger),
+    async (client, endpoint) => {
+      // A run a crashed dlrn left behind is finished first (local mode: only we can run it).
+      if (endpoint.local && input.mode === 'build') await settleAbandonedRuns(client, endpoint);
+      const handle = await client.workflow.start<typeof runWorkflow>('run', {
+        taskQueue: endpoint.taskQueue,
+        workflowId,
+        args: [input],
+        memo: { owner: runOwner(input.dev) },
+      });
+      const url = workflowUrl(endpoint, workflowId);
+      if (input.mode === 'build' && url) say(`Run workflow: ${url}`);
+      const done = rideOut(endpoint, () => handle.result());
+      if (input.mode === 'build') await followRun(client, workflowId, done, tellDlrn);
+      return { result: await done, url };
+    },
+  );
+  return { result, url };
+};
+
 /** Everything `dlrn` does once its flags are read: one run workflow, then the answer. */
 export const runDlrn = async (flags: DlrnFlags): Promise<number> => {
   const names = [...flags.projectName, ...flags.packageName];
@@ -69,122 +219,9 @@ export const runDlrn = async (flags: DlrnFlags): Promise<number> => {
     config.default.databaseConnection = `sqlite:///${join(devDir, 'commits.sqlite')}`;
   }
   try {
-    const input = runInputFrom(flags, config, recheck);
-    const workflowId = runWorkflowId(Date.now(), randomBytes(4).toString('hex'));
     const tellDlrn = dlrnBuildLog(config.default.datadir, { useComponents: config.default.useComponents });
-    const { result, url } = await withTemporal(
-      config,
-      localWorkerDeps(config, logger),
-      async (client, endpoint) => {
-        // A run a crashed dlrn left behind is finished first (local mode: only we can run it).
-        if (endpoint.local && input.mode === 'build') await settleAbandonedRuns(client, endpoint);
-        const handle = await client.workflow.start<typeof runWorkflow>('run', {
-          taskQueue: endpoint.taskQueue,
-          workflowId,
-          args: [input],
-          memo: { owner: runOwner(input.dev) },
-        });
-        const url = workflowUrl(endpoint, workflowId);
-        if (input.mode === 'build' && url) say(`Run workflow: ${url}`);
-        const done = rideOut(endpoint, () => handle.result());
-        if (input.mode === 'build') await followRun(client, workflowId, done, tellDlrn);
-        return { result: await done, url };
-      },
-    );
-    for (const name of result.unknownNames) warn(`No package or project named ${name}.`);
-    // A build run goes on with the names that match, and exits 0 however many match nothing,
-    // as DLRN 0.26.1 does; --status and --recheck name a package they cannot find with exit 1.
-    if (result.unknownNames.length > 0 && (result.status || result.recheck)) return EXIT_FAILURE;
-    if (result.status) {
-      for (const s of result.status) say(`${s.type.padStart(9)} ${s.name} ${s.status}`);
-      return EXIT_OK;
-    }
-    if (result.recheck) {
-      let code = EXIT_OK;
-      for (const r of result.recheck) {
-        if (r.outcome === 'deleted') say(`Successful recheck for ${r.name}.`);
-        else if (r.outcome === 'no-commit') {
-          warn(`There are no existing commits for package ${r.name}.`);
-          code = EXIT_FAILURE;
-        } else {
-          warn(
-            `Trying to recheck an already successful commit in ${r.name}, ignoring. If you want to force it, ` +
-              'use --force-recheck and set allow_force_rechecks=True in projects.ini.',
-          );
-          code = EXIT_FAILURE;
-        }
-      }
-      return code;
-    }
-    if (result.programRuns) {
-      for (const r of result.programRuns) {
-        if (r.exitCode !== 0)
-          warn(
-            `${flags.run ?? ''} failed for ${r.projectName} ${r.commitHash} (exit ${r.exitCode}):\n${r.tail}`,
-          );
-      }
-      const failed = result.programRuns.filter((r) => r.exitCode !== 0).length;
-      say(`Ran ${flags.run ?? ''} for ${result.programRuns.length} package heads, ${failed} failed.`);
-      if (url) say(`Run workflow: ${url}`);
-      return failed > 0 ? EXIT_FAILURE : EXIT_OK;
-    }
-    if (!result.builds) {
-      printPlan(result);
-      if (url) say(`Run workflow: ${url}`);
-      return EXIT_OK;
-    }
-    for (const skipped of result.skipped) warn(`skipped ${skipped.name}: ${skipped.error}`);
-    if (result.builds.length === 0) {
-      // DLRN's own line (RDO's tooling greps it), then ours.
-      dlrnLog(
-        'INFO',
-        'dlrn',
-        flags.packageName.length > 0 || flags.projectName.length > 0
-          ? 'No commits to build. If this is not expected, please make sure the package name(s) are correct, ' +
-              'and that any failed commit you want to rebuild has been removed from the database.'
-          : 'No commits to build.',
-      );
-      say(`Nothing new to build: ${result.packages.length} packages checked, every commit already built.`);
-      return EXIT_OK;
-    }
-    // Builds that started and ended between two polls of the progress.
-    tellDlrn(result.builds);
-    const ok = result.builds.filter((b) => b.status === 'SUCCESS');
-    const failed = result.builds.filter((b) => b.status === 'FAILED' || b.status === 'RETRY');
-    const retry = result.builds.filter((b) => b.status === 'RETRY');
-    const notStarted = result.builds.filter((b) => b.status === 'NOT_STARTED');
-    const elsewhere = result.builds.filter((b) => b.elsewhere !== undefined);
-    say(
-      `Built ${result.builds.length - notStarted.length} commits of ${result.packages.length} packages: ` +
-        `${ok.length} succeeded, ${failed.length - retry.length} failed` +
-        (retry.length ? `, ${retry.length} to retry (RETRY)` : '') +
-        (notStarted.length ? `, ${notStarted.length} not started (--stop)` : '') +
-        '.',
-    );
-    if (elsewhere.length > 0) {
-      // Overlapping runs meet at the same build: the result is that build's, reported once.
-      say(`  ${elsewhere.length} of them built by another run (results reported as recorded):`);
-      for (const b of elsewhere)
-        say(
-          `  ${b.status.padEnd(7)} ${b.projectName} ${b.commitHash.slice(0, 8)} (${b.elsewhere === 'joined' ? 'joined the running build' : 'already built'})`,
-        );
-    }
-    for (const b of failed) {
-      const log = b.outputDir ? `${config.default.datadir}/${b.outputDir}/rpmbuild.log` : '';
-      const lines = failureOf(b.notes ?? '')
-        .split('\n')
-        .filter((l) => l.trim() !== '');
-      say(
-        `  ${b.status === 'RETRY' ? 'RETRY ' : 'FAILED'} ${b.projectName} ${b.commitHash.slice(0, 8)}: ${lines[0] ?? ''}`,
-      );
-      // The tool's own words: the first error line of the output tail.
-      const error = lines.slice(1).find((l) => /error:/i.test(l));
-      if (error) say(`         ${error.trim()}`);
-      if (log) say(`         log: ${log}`);
-    }
-    say(`Repositories: ${config.default.datadir}/repos`);
-    if (url) say(`Run workflow: ${url}`);
-    return runExitCode(result.builds);
+    const { result, url } = await startRun(config, runInputFrom(flags, config, recheck), logger, tellDlrn);
+    return answer(result, flags, config, url, tellDlrn);
   } finally {
     if (devDir) await rm(devDir, { recursive: true, force: true });
   }
