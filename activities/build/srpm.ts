@@ -146,118 +146,143 @@ const tarName = async (job: BuildJob, src: string): Promise<string> => {
   return job.commit.projectName;
 };
 
-export const buildSrpm = async (deps: ActivityDeps, job: BuildJob): Promise<SrpmResult> => {
-  const { config } = deps;
-  const ws = workspaceOf(deps, job);
-  const log = join(ws.outputDir, LogFile.rpmbuild);
-  const env = withBuildEnv(job.buildEnv);
-  const top = join(ws.root, 'top');
-  const sources = join(top, 'SOURCES');
-  const specs = join(top, 'SPECS');
-  await mkdir(sources, { recursive: true });
-  await mkdir(specs, { recursive: true });
-  await mkdir(join(top, 'dist'), { recursive: true });
+/** The rpmbuild tree of one build: `top` with its SOURCES, SPECS and dist folders. */
+interface SrpmTree {
+  top: string;
+  sources: string;
+  specs: string;
+  dist: string;
+}
 
-  const keepSpecAsIs = config.pkginfo.name === 'local';
-  let upstreamVersion = '';
-  let version = '';
-  let release = '';
-  if (!keepSpecAsIs && ws.sourceDir) {
-    const detected = await detectVersion(job, ws, log, env.DLRN_KEEP_VERSION === '1');
-    upstreamVersion = detected.upstreamVersion;
-    const split = splitVersion(upstreamVersion);
-    if (split.warning) await appendFile(log, `WARNING: ${split.warning}\n`);
-    version = split.version;
-    release = releaseString(
-      config.default.releaseNumbering,
-      config.default.releaseMinor,
-      releaseDate(job.dtBuild),
-      detected.shortHash,
-    );
-    let tarball: string;
-    if (detected.kind === 'python') {
-      const outcome = await runLogged(
-        'sdist',
-        'python3',
-        ['setup.py', 'sdist', '--dist-dir', join(top, 'dist')],
-        { cwd: ws.sourceDir, logFile: log, env },
-      );
-      if (outcome.exitCode !== 0) failOn('python3 setup.py sdist', outcome, log);
-      tarball = join(
-        top,
-        'dist',
-        (await readdir(join(top, 'dist'))).find((f) => f.endsWith('.tar.gz')) ?? '',
-      );
-    } else {
-      // A tar of the tree at the commit (git archive: no .git), the top directory renamed.
-      tarball = join(top, 'dist', `${version}.tar.gz`);
-      const prefix = `${await tarName(job, ws.sourceDir)}-${upstreamVersion}/`;
-      const outcome = await runLogged(
-        'tarball',
-        'git',
-        ['archive', '--format=tar.gz', `--prefix=${prefix}`, '-o', tarball, 'HEAD'],
-        { cwd: ws.sourceDir, logFile: log, env },
-      );
-      if (outcome.exitCode !== 0) failOn('git archive', outcome, log);
-    }
-    const keepTarball =
-      config.pkginfo.name === 'gitrepo' &&
-      config.pkginfo.options.keepTarball &&
-      (job.commit.commitBranch === config.default.source || job.commit.commitBranch === 'master');
-    const withRel = sourceWithRelease(basename(tarball), release);
-    await rename(tarball, join(sources, withRel));
-    for (const entry of await readdir(ws.distgitDir, { withFileTypes: true })) {
-      if (entry.isFile()) await copyFile(join(ws.distgitDir, entry.name), join(sources, entry.name));
-    }
-    for (const spec of (await readdir(ws.distgitDir)).filter((f) => f.endsWith('.spec'))) {
-      const text = await readFile(join(ws.distgitDir, spec), 'utf8');
-      await writeFile(
-        join(specs, spec),
-        editSpec(text, {
-          upstreamVersion,
-          version,
-          release,
-          sourceWithRel: withRel,
-          keepTarball,
-          keepChangelog: config.default.keepChangelog,
-        }),
-      );
-    }
-  } else {
-    // The local driver builds the spec as it is, with the sources in the distgit.
-    for (const entry of await readdir(ws.distgitDir, { withFileTypes: true })) {
-      if (entry.isFile())
-        await copyFile(
-          join(ws.distgitDir, entry.name),
-          join(entry.name.endsWith('.spec') ? specs : sources, entry.name),
-        );
-    }
+/** The upstream tarball in `tree.dist`: sdist for Python, else `git archive` of the commit. */
+const makeTarball = async (
+  job: BuildJob,
+  src: string,
+  tree: SrpmTree,
+  detected: Detected,
+  version: string,
+  io: { log: string; env: Record<string, string> },
+): Promise<string> => {
+  if (detected.kind === 'python') {
+    const outcome = await runLogged('sdist', 'python3', ['setup.py', 'sdist', '--dist-dir', tree.dist], {
+      cwd: src,
+      logFile: io.log,
+      env: io.env,
+    });
+    if (outcome.exitCode !== 0) failOn('python3 setup.py sdist', outcome, io.log);
+    return join(tree.dist, (await readdir(tree.dist)).find((f) => f.endsWith('.tar.gz')) ?? '');
   }
-  const spec = (await readdir(specs)).find((f) => f.endsWith('.spec'));
+  // A tar of the tree at the commit (git archive: no .git), the top directory renamed.
+  const tarball = join(tree.dist, `${version}.tar.gz`);
+  const prefix = `${await tarName(job, src)}-${detected.upstreamVersion}/`;
+  const outcome = await runLogged(
+    'tarball',
+    'git',
+    ['archive', '--format=tar.gz', `--prefix=${prefix}`, '-o', tarball, 'HEAD'],
+    { cwd: src, logFile: io.log, env: io.env },
+  );
+  if (outcome.exitCode !== 0) failOn('git archive', outcome, io.log);
+  return tarball;
+};
+
+/**
+ * The sources and specs of an upstream build: the tarball under its release name, the distgit's
+ * files beside it, and each spec edited for the version, release and tarball (DLRN's sed).
+ */
+const stageUpstream = async (
+  deps: ActivityDeps,
+  job: BuildJob,
+  ws: Workspace,
+  tree: SrpmTree,
+  io: { log: string; env: Record<string, string> },
+): Promise<Pick<SrpmResult, 'upstreamVersion' | 'version' | 'release'>> => {
+  const { config } = deps;
+  const src = ws.sourceDir ?? ws.distgitDir;
+  const detected = await detectVersion(job, ws, io.log, io.env.DLRN_KEEP_VERSION === '1');
+  const { upstreamVersion } = detected;
+  const split = splitVersion(upstreamVersion);
+  if (split.warning) await appendFile(io.log, `WARNING: ${split.warning}\n`);
+  const { version } = split;
+  const release = releaseString(
+    config.default.releaseNumbering,
+    config.default.releaseMinor,
+    releaseDate(job.dtBuild),
+    detected.shortHash,
+  );
+  const tarball = await makeTarball(job, src, tree, detected, version, io);
+  const keepTarball =
+    config.pkginfo.name === 'gitrepo' &&
+    config.pkginfo.options.keepTarball &&
+    (job.commit.commitBranch === config.default.source || job.commit.commitBranch === 'master');
+  const withRel = sourceWithRelease(basename(tarball), release);
+  await rename(tarball, join(tree.sources, withRel));
+  for (const entry of await readdir(ws.distgitDir, { withFileTypes: true })) {
+    if (entry.isFile()) await copyFile(join(ws.distgitDir, entry.name), join(tree.sources, entry.name));
+  }
+  for (const spec of (await readdir(ws.distgitDir)).filter((f) => f.endsWith('.spec'))) {
+    const text = await readFile(join(ws.distgitDir, spec), 'utf8');
+    const edits = { upstreamVersion, version, release, sourceWithRel: withRel, keepTarball };
+    await writeFile(
+      join(tree.specs, spec),
+      editSpec(text, { ...edits, keepChangelog: config.default.keepChangelog }),
+    );
+  }
+  return { upstreamVersion, version, release };
+};
+
+/** The local driver builds the spec as it is, with the sources in the distgit. */
+const stageAsIs = async (ws: Workspace, tree: SrpmTree): Promise<void> => {
+  for (const entry of await readdir(ws.distgitDir, { withFileTypes: true })) {
+    if (entry.isFile())
+      await copyFile(
+        join(ws.distgitDir, entry.name),
+        join(entry.name.endsWith('.spec') ? tree.specs : tree.sources, entry.name),
+      );
+  }
+};
+
+/** `rpmbuild -bs` of the staged spec into the hashed directory; the source RPM's file name. */
+const rpmbuildSource = async (
+  job: BuildJob,
+  ws: Workspace,
+  tree: SrpmTree,
+  io: { log: string; env: Record<string, string> },
+): Promise<string> => {
+  const spec = (await readdir(tree.specs)).find((f) => f.endsWith('.spec'));
   if (!spec) throw new BuildFailedError(`no .spec file in the distgit of ${job.commit.projectName}`);
-  await appendFile(log, `${await readFile(join(specs, spec), 'utf8')}\n`);
+  await appendFile(io.log, `${await readFile(join(tree.specs, spec), 'utf8')}\n`);
+  const defines = { _topdir: tree.top, _sourcedir: tree.sources, _srcrpmdir: ws.outputDir };
   const outcome = await runLogged(
     'srpm',
     'rpmbuild',
     [
       '-bs',
-      '--define',
-      `_topdir ${top}`,
-      '--define',
-      `_sourcedir ${sources}`,
-      '--define',
-      `_srcrpmdir ${ws.outputDir}`,
-      join(specs, spec),
+      ...Object.entries(defines).flatMap(([k, v]) => ['--define', `${k} ${v}`]),
+      join(tree.specs, spec),
     ],
-    { cwd: top, logFile: log, env, verbose: job.verbose },
+    { cwd: tree.top, logFile: io.log, env: io.env, verbose: job.verbose },
   );
-  if (outcome.exitCode !== 0) failOn('rpmbuild -bs', outcome, log);
+  if (outcome.exitCode !== 0) failOn('rpmbuild -bs', outcome, io.log);
   const srpm = (await readdir(ws.outputDir)).find((f) => f.endsWith('.src.rpm'));
   if (!srpm) throw new BuildFailedError(`rpmbuild -bs made no source RPM for ${job.commit.projectName}`);
-  if (keepSpecAsIs) {
-    const { stdout } = await run('rpm', ['-qp', '--qf', '%{version} %{release}', join(ws.outputDir, srpm)]);
-    [version = '', release = ''] = stdout.trim().split(' ');
-    upstreamVersion = version;
+  return srpm;
+};
+
+export const buildSrpm = async (deps: ActivityDeps, job: BuildJob): Promise<SrpmResult> => {
+  const ws = workspaceOf(deps, job);
+  const io = { log: join(ws.outputDir, LogFile.rpmbuild), env: withBuildEnv(job.buildEnv) };
+  const top = join(ws.root, 'top');
+  const tree = { top, sources: join(top, 'SOURCES'), specs: join(top, 'SPECS'), dist: join(top, 'dist') };
+  for (const dir of [tree.sources, tree.specs, tree.dist]) await mkdir(dir, { recursive: true });
+  if (deps.config.pkginfo.name !== 'local' && ws.sourceDir) {
+    const versions = await stageUpstream(deps, job, ws, tree, io);
+    return { srpm: await rpmbuildSource(job, ws, tree, io), ...versions };
   }
-  return { srpm, upstreamVersion, version, release };
+  await stageAsIs(ws, tree);
+  const srpm = await rpmbuildSource(job, ws, tree, io);
+  if (deps.config.pkginfo.name !== 'local') return { srpm, upstreamVersion: '', version: '', release: '' };
+  // The spec was built as it is: its version and release are the source RPM's.
+  const { stdout } = await run('rpm', ['-qp', '--qf', '%{version} %{release}', join(ws.outputDir, srpm)]);
+  const [version = '', release = ''] = stdout.trim().split(' ');
+  return { srpm, upstreamVersion: version, version, release };
 };
