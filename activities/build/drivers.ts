@@ -6,14 +6,15 @@
  */
 import { existsSync } from 'node:fs';
 import { appendFile, copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { DlrnConfig } from '../../lib/config/index.ts';
 import { LogFile, outputDirOf, type BuildJob } from '../../lib/domain/build.ts';
 import { BuildFailedError, ToolError } from '../../lib/domain/errors.ts';
 import type { CommitCandidate } from '../../lib/domain/packages.ts';
 import { withBuildEnv } from '../build-env.ts';
 import type { ActivityDeps } from '../deps.ts';
-import { runLogged } from './process.ts';
+import { appendLog, KOJI_ENV, runLogged, which } from './process.ts';
+import { kojiDriver, rhpkgDriver } from './koji.ts';
 import { failOn } from './srpm.ts';
 import { workspaceOf, type Workspace } from './workspace.ts';
 
@@ -24,23 +25,7 @@ export interface RpmResult {
   commit: CommitCandidate;
 }
 
-/** The absolute path of `tool` on the worker's PATH, or a ToolError naming it. */
-const which = (tool: string): string => {
-  if (tool.includes('/')) return tool;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && existsSync(join(dir, tool))) return join(dir, tool);
-  }
-  throw new ToolError(`${tool} is not installed on this worker (not on PATH)`);
-};
-
 const buildEnv = (job: BuildJob): Record<string, string> => withBuildEnv(job.buildEnv);
-
-/** DLRN runs koji and copr with nothing but this in the environment. */
-const KOJI_ENV = { PATH: '/usr/bin/' };
-
-const appendLog = async (from: string, to: string) => {
-  if (existsSync(from)) await appendFile(to, await readFile(from));
-};
 
 const rpmbuildDriver = async (job: BuildJob, ws: Workspace, srpm: string): Promise<void> => {
   const log = join(ws.outputDir, LogFile.build);
@@ -137,162 +122,6 @@ const writeMockConfig = async (config: DlrnConfig, job: BuildJob): Promise<strin
   // Rewritten only when it changes, which keeps mock's cache.
   if (previous !== `${text}\n`) await writeFile(file, `${text}\n`);
   return file;
-};
-
-/**
- * koji's `use_rhpkg` mode: the SRPM is imported into the package's distgit with rhpkg and
- * committed, which makes a new distgit commit: it becomes the build's distro hash (or, for the
- * downstream driver, the first half of its extended hash), and the hashed directory moves to the
- * path of the new hashes. Then `rhpkg build` runs with `rhpkg_timeout`; on timeout the task is
- * found and cancelled.
- */
-const rhpkgDriver = async (
-  config: DlrnConfig,
-  job: BuildJob,
-  ws: Workspace,
-  srpm: string,
-): Promise<CommitCandidate> => {
-  if (config.build.name !== 'koji') return job.commit;
-  const o = config.build.options;
-  const out = ws.outputDir;
-  if (o.krbPrincipal && o.krbKeytab) {
-    const kinit = await runLogged('kinit', which('kinit'), ['-k', '-t', o.krbKeytab, o.krbPrincipal], {
-      cwd: out,
-      logFile: join(out, 'kerberos.log'),
-      env: KOJI_ENV,
-    });
-    if (kinit.exitCode !== 0) failOn('kinit', kinit, join(out, 'kerberos.log'));
-  }
-  const rhpkg = which('rhpkg');
-  const distgit = join(config.default.datadir, `${job.commit.projectName}_distro`);
-  const importLog = join(out, 'rhpkgimport.log');
-  const downstreamSpec = config.pkginfo.name === 'downstream' && config.pkginfo.options.useUpstreamSpec;
-  if (downstreamSpec)
-    await runLogged('checkout', 'git', ['checkout', '--', '*'], {
-      cwd: distgit,
-      logFile: importLog,
-      env: buildEnv(job),
-    });
-  const imported = await runLogged('import', rhpkg, ['import', '--skip-diff', join(out, srpm)], {
-    cwd: distgit,
-    logFile: importLog,
-    env: KOJI_ENV,
-  });
-  if (imported.exitCode !== 0) failOn('rhpkg import', imported, importLog);
-  const nvr = srpm.replace(/\.src\.rpm$/, '');
-  const when = new Date(job.dtBuild * 1000).toISOString().replace('T', '-').replace(/:/g, '').slice(0, 17);
-  const message = `DLRN build at ${when}\n\nSource SHA: ${job.commit.commitHash}\nDist SHA: ${job.commit.distroHash}\nNVR: ${nvr}\n`;
-  const committed = await runLogged('commit', rhpkg, ['commit', '-p', '-m', message], {
-    cwd: distgit,
-    logFile: importLog,
-    env: KOJI_ENV,
-  });
-  if (committed.exitCode !== 0) failOn('rhpkg commit', committed, importLog);
-  const head =
-    (
-      await runLogged('head', 'git', ['log', '-1', '--pretty=format:%H %ct'], {
-        cwd: distgit,
-        logFile: importLog,
-        env: buildEnv(job),
-      })
-    ).output
-      .trim()
-      .split('\n')
-      .at(-1) ?? '';
-  const [sha = '', time = '0'] = head.split(' ');
-  let commit: CommitCandidate = { ...job.commit, distroHash: sha, dtDistro: Number(time) };
-  if (config.pkginfo.name === 'downstream') {
-    const source = join(config.default.datadir, `${job.commit.projectName}_downstream`);
-    await runLogged('pull', 'git', ['pull'], { cwd: source, logFile: importLog, env: buildEnv(job) });
-    const sourceHead = (
-      await runLogged('head', 'git', ['log', '-1', '--pretty=format:%H'], {
-        cwd: source,
-        logFile: importLog,
-        env: buildEnv(job),
-      })
-    ).output
-      .trim()
-      .split('\n')
-      .at(-1);
-    commit = { ...job.commit, extendedHash: `${sha}_${sourceHead ?? ''}`, dtExtended: Number(time) };
-  }
-  const moved = join(config.default.datadir, outputDirOf({ commit }));
-  await mkdir(dirname(moved), { recursive: true });
-  await rm(moved, { recursive: true, force: true });
-  await rename(out, moved);
-  const buildLog = join(moved, 'rhpkgbuild.log');
-  const args = ['build', '--skip-nvr-check'];
-  if (o.scratchBuild) args.push('--scratch');
-  const built = await runLogged('rpm', rhpkg, args, {
-    cwd: distgit,
-    logFile: buildLog,
-    env: KOJI_ENV,
-    timeoutSeconds: o.rhpkgTimeout,
-  });
-  if (built.timedOut) {
-    const tasks = await runLogged('tasks', which(o.kojiExe), ['list-tasks', '--mine', '--quiet'], {
-      cwd: moved,
-      logFile: buildLog,
-      env: KOJI_ENV,
-    });
-    const row = tasks.output.split('\n').find((l) => l.includes(o.buildTarget ?? '') && l.includes(srpm));
-    const id = row?.trim().split(/\s+/)[0];
-    if (id)
-      await runLogged('cancel', which(o.kojiExe), ['cancel', '--force', id], {
-        cwd: moved,
-        logFile: buildLog,
-        env: KOJI_ENV,
-      });
-    throw new BuildFailedError('Brew building timeout excedeed.');
-  }
-  const task = /Created task: (\d+)/.exec(built.output)?.[1];
-  if (!task) {
-    if (built.exitCode !== 0) failOn('rhpkg build', built, buildLog);
-    throw new BuildFailedError(`rhpkg did not create a task for ${job.commit.projectName} (see ${buildLog})`);
-  }
-  const download = await runLogged('download', which(o.kojiExe), ['download-task', '--logs', task], {
-    cwd: moved,
-    logFile: join(moved, 'build_download.log'),
-    env: KOJI_ENV,
-  });
-  await appendLog(buildLog, join(moved, LogFile.rpmbuild));
-  if (built.exitCode !== 0) failOn('rhpkg build', built, buildLog);
-  if (download.exitCode !== 0) failOn('koji download-task', download, join(moved, 'build_download.log'));
-  await writeFile(join(moved, 'installed'), '');
-  return commit;
-};
-
-const kojiDriver = async (config: DlrnConfig, job: BuildJob, ws: Workspace, srpm: string): Promise<void> => {
-  if (config.build.name !== 'koji') return;
-  const o = config.build.options;
-  const exe = which(o.kojiExe);
-  const auth = o.krbPrincipal && o.krbKeytab ? ['--principal', o.krbPrincipal, '--keytab', o.krbKeytab] : [];
-  const log = join(ws.outputDir, 'kojibuild.log');
-  const args = [...auth, 'build', '--wait', o.buildTarget ?? '', join(ws.outputDir, srpm)];
-  if (o.scratchBuild) args.push('--scratch');
-  const build = await runLogged('rpm', exe, args, { cwd: ws.outputDir, logFile: log, env: KOJI_ENV });
-  const task = /^Created task: (\d+)$/m.exec(build.output)?.[1];
-  if (!task)
-    throw new BuildFailedError(`koji did not create a task for ${job.commit.projectName} (see ${log})`);
-  const nvr = srpm.replace(/\.src\.rpm$/, '');
-  for (const tag of o.additionalKojiTags) {
-    await runLogged('tag', exe, [...auth, 'tag-build', tag, nvr], {
-      cwd: ws.outputDir,
-      logFile: join(ws.outputDir, 'additional_tags.log'),
-      env: KOJI_ENV,
-    });
-  }
-  const download = await runLogged('download', exe, [...auth, 'download-task', '--logs', task], {
-    cwd: ws.outputDir,
-    logFile: join(ws.outputDir, 'build_download.log'),
-    env: KOJI_ENV,
-  });
-  await appendLog(log, join(ws.outputDir, LogFile.rpmbuild));
-  // As DLRN: a failed build is reported after its logs were downloaded.
-  if (build.exitCode !== 0) failOn('koji build', build, log);
-  if (download.exitCode !== 0)
-    failOn('koji download-task', download, join(ws.outputDir, 'build_download.log'));
-  await writeFile(join(ws.outputDir, 'installed'), '');
 };
 
 const coprDriver = async (config: DlrnConfig, job: BuildJob, ws: Workspace, srpm: string): Promise<void> => {

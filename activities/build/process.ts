@@ -6,9 +6,10 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { ToolError } from '../../lib/domain/errors.ts';
 import type { BuildJob } from '../../lib/domain/build.ts';
 import { beat as heartbeat, currentActivity } from '../heartbeat.ts';
 
@@ -147,3 +148,20 @@ export const runLogged = (
       }),
     );
   });
+
+/** The absolute path of `tool` on the worker's PATH, or a ToolError naming it. */
+export const which = (tool: string): string => {
+  if (tool.includes('/')) return tool;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, tool))) return join(dir, tool);
+  }
+  throw new ToolError(`${tool} is not installed on this worker (not on PATH)`);
+};
+
+/** DLRN runs koji, rhpkg and copr with nothing but this in the environment. */
+export const KOJI_ENV = { PATH: '/usr/bin/' };
+
+/** Appends the log `from` (when a tool wrote one) to the log `to`. */
+export const appendLog = async (from: string, to: string): Promise<void> => {
+  if (existsSync(from)) await appendFile(to, await readFile(from));
+};
