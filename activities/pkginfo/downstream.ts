@@ -9,12 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import type { DlrnConfig } from '../../lib/config/index.ts';
 import { InputError } from '../../lib/domain/errors.ts';
-import type { PackageInfo } from '../../lib/domain/packages.ts';
+import type { CommitCandidate, CommitType, PackageInfo } from '../../lib/domain/packages.ts';
 import { readPackages } from '../../lib/pkginfo/distroinfo.ts';
 import { refreshRepo } from '../git.ts';
 import { refreshOptions, skippedOnError, sourceDirs } from './common.ts';
 import { distgitPathOf, infoRoot } from './rdoinfo.ts';
-import type { PkginfoDriver } from './types.ts';
+import type { DriverRun, PkginfoDriver } from './types.ts';
 
 /**
  * `use_upstream_spec`: the upstream distgit's files (not hidden ones) are copied over the
@@ -113,6 +113,103 @@ const readVersions = async (urls: readonly string[]): Promise<Map<string, Versio
   return out;
 };
 
+/**
+ * The downstream repositories of a package, refreshed (not in `--dev`): its distgit at
+ * `downstream_distro_branch`, its downstream source when `downstream_source_git_key` names one,
+ * and the upstream distgit at the commit upstream DLRN built. The extended hash is the
+ * downstream distgit's head, with the downstream source's head after `_` when there is one.
+ */
+const refreshDownstream = async (
+  config: DlrnConfig,
+  options: DownstreamOptions,
+  pkg: PackageInfo,
+  row: VersionsRow,
+  run: DriverRun,
+): Promise<{ extendedHash: string; dtExtended: number }> => {
+  const distgitKey = options.downstreamDistgitKey ?? 'distgit';
+  const distgitUrl = pkg.extra[distgitKey];
+  if (!distgitUrl)
+    throw new InputError(`package ${pkg.name} has no "${distgitKey}" key for its downstream distgit`);
+  if (run.dev) return { extendedHash: 'dev', dtExtended: 0 };
+  const datadir = config.default.datadir;
+  const refresh = refreshOptions(config, run);
+  const downstream = await refreshRepo(
+    distgitUrl,
+    join(datadir, `${pkg.name}_distro`),
+    options.downstreamDistroBranch ?? 'master',
+    refresh,
+  );
+  let extendedHash = downstream.head;
+  const sourceUrl = options.downstreamSourceGitKey ? pkg.extra[options.downstreamSourceGitKey] : undefined;
+  if (sourceUrl) {
+    const source = await refreshRepo(
+      sourceUrl,
+      join(datadir, `${pkg.name}_downstream`),
+      options.downstreamSourceGitBranch ?? 'master',
+      refresh,
+    );
+    extendedHash = `${downstream.head}_${source.head}`;
+  }
+  await refreshRepo(pkg.masterDistgit, join(datadir, `${pkg.name}_distro_upstream`), row['Dist Sha'], {
+    ...refresh,
+    nonfallbackBranches: ['.*'],
+  });
+  return { extendedHash, dtExtended: downstream.time };
+};
+
+/**
+ * The one commit of a package the downstream driver builds: upstream's source and distgit
+ * hashes from versions.csv (in `--local`, the source clone's head instead), with the downstream
+ * extended hash; with `use_upstream_spec`, the downstream distgit gets upstream's spec first.
+ */
+const downstreamCommit = async (
+  config: DlrnConfig,
+  options: DownstreamOptions,
+  pkg: PackageInfo,
+  row: VersionsRow,
+  run: DriverRun,
+  type: CommitType,
+): Promise<CommitCandidate> => {
+  const datadir = config.default.datadir;
+  const { extendedHash, dtExtended } = await refreshDownstream(config, options, pkg, row, run);
+  const [{ url, dir } = { url: '', dir: join(datadir, pkg.name) }] = sourceDirs(datadir, pkg);
+  const refreshed = await refreshRepo(
+    url,
+    dir,
+    pkg.sourceBranch ?? config.default.source ?? 'master',
+    refreshOptions(config, run),
+  );
+  const dtCommit = run.local ? refreshed.time : Number(row['Last Success Timestamp']);
+  if (!Number.isFinite(dtCommit))
+    throw new InputError(
+      `${pkg.name}: "Last Success Timestamp" in ${row.url} is "${row['Last Success Timestamp']}", not a number`,
+    );
+  if (options.useUpstreamSpec && !run.dev) {
+    const upstreamDistgit = `${join(datadir, `${pkg.name}_distro_upstream`)}/${(pkg.distgitPath ?? '').replace(/^\/+/, '')}`;
+    await setupDownstreamDistgit(
+      distgitPathOf(datadir, pkg),
+      upstreamDistgit,
+      options.downstreamSpecReplaceList,
+      config.default.keepChangelog,
+    );
+  }
+  return {
+    projectName: pkg.name,
+    type,
+    commitHash: run.local ? refreshed.head : row['Source Sha'],
+    distroHash: run.dev ? 'dev' : row['Dist Sha'],
+    extendedHash,
+    dtCommit,
+    dtDistro: 0,
+    dtExtended,
+    commitBranch: refreshed.branch,
+    repoDir: dir,
+    distgitDir: distgitPathOf(datadir, pkg),
+    component: config.default.useComponents ? (pkg.component ?? null) : null,
+    versionsCsv: row.url,
+  };
+};
+
 export const createDownstreamDriver = (config: DlrnConfig, options: DownstreamOptions): PkginfoDriver => {
   let versions: Promise<Map<string, VersionsRow>> | undefined;
   const versionsOnce = () => (versions ??= readVersions(options.versionsUrl));
@@ -133,91 +230,7 @@ export const createDownstreamDriver = (config: DlrnConfig, options: DownstreamOp
             skipped: true,
             error: `${pkg.name} is not in ${options.versionsUrl.join(', ')}`,
           };
-        const datadir = config.default.datadir;
-        const distgitKey = options.downstreamDistgitKey ?? 'distgit';
-        const distgitUrl = pkg.extra[distgitKey];
-        if (!distgitUrl)
-          throw new InputError(`package ${pkg.name} has no "${distgitKey}" key for its downstream distgit`);
-        let extendedHash = 'dev';
-        let dtExtended = 0;
-        const distroHash = run.dev ? 'dev' : row['Dist Sha'];
-        if (!run.dev) {
-          const downstream = await refreshRepo(
-            distgitUrl,
-            join(datadir, `${pkg.name}_distro`),
-            options.downstreamDistroBranch ?? 'master',
-            refreshOptions(config, run),
-          );
-          extendedHash = downstream.head;
-          dtExtended = downstream.time;
-          const sourceKey = options.downstreamSourceGitKey;
-          const sourceUrl = sourceKey ? pkg.extra[sourceKey] : undefined;
-          if (sourceUrl) {
-            const source = await refreshRepo(
-              sourceUrl,
-              join(datadir, `${pkg.name}_downstream`),
-              options.downstreamSourceGitBranch ?? 'master',
-              refreshOptions(config, run),
-            );
-            extendedHash = `${downstream.head}_${source.head}`;
-          }
-          // The upstream distgit, at the commit upstream DLRN built.
-          await refreshRepo(
-            pkg.masterDistgit,
-            join(datadir, `${pkg.name}_distro_upstream`),
-            row['Dist Sha'],
-            {
-              ...refreshOptions(config, run),
-              nonfallbackBranches: ['.*'],
-            },
-          );
-        }
-        const [{ url, dir } = { url: '', dir: join(datadir, pkg.name) }] = sourceDirs(datadir, pkg);
-        const refreshed = await refreshRepo(
-          url,
-          dir,
-          pkg.sourceBranch ?? config.default.source ?? 'master',
-          refreshOptions(config, run),
-        );
-        let commitHash = row['Source Sha'];
-        let dtCommit = Number(row['Last Success Timestamp']);
-        if (run.local) {
-          commitHash = refreshed.head;
-          dtCommit = refreshed.time;
-        } else if (!Number.isFinite(dtCommit)) {
-          throw new InputError(
-            `${pkg.name}: "Last Success Timestamp" in ${row.url} is "${row['Last Success Timestamp']}", not a number`,
-          );
-        }
-        if (options.useUpstreamSpec && !run.dev) {
-          const upstreamDistgit = `${join(datadir, `${pkg.name}_distro_upstream`)}/${(pkg.distgitPath ?? '').replace(/^\/+/, '')}`;
-          await setupDownstreamDistgit(
-            distgitPathOf(datadir, pkg),
-            upstreamDistgit,
-            options.downstreamSpecReplaceList,
-            config.default.keepChangelog,
-          );
-        }
-        return {
-          skipped: false,
-          commits: [
-            {
-              projectName: pkg.name,
-              type,
-              commitHash,
-              distroHash,
-              extendedHash,
-              dtCommit,
-              dtDistro: 0,
-              dtExtended,
-              commitBranch: refreshed.branch,
-              repoDir: dir,
-              distgitDir: distgitPathOf(datadir, pkg),
-              component: config.default.useComponents ? (pkg.component ?? null) : null,
-              versionsCsv: row.url,
-            },
-          ],
-        };
+        return { skipped: false, commits: [await downstreamCommit(config, options, pkg, row, run, type)] };
       }),
   };
 };
