@@ -22,25 +22,9 @@ const BUILD_COUNTERS = [
 /** Running runs whose queues are summed for `dlrn_builds_queued`. */
 const QUEUE_SCAN_LIMIT = 20;
 
-export const createMetrics = (deps: ApiDeps) => {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+/** DLRN's build counters and our database gauges: each reads the database when scraped. */
+const registerBuildMetrics = (registry: Registry, deps: ApiDeps): void => {
   const baseurl = deps.config.default.baseurl ?? '';
-
-  const requestTime = new Summary({
-    name: 'dlrn_request_processing_seconds',
-    help: 'Time spent processing request',
-    // Python's Summary keeps a count and a sum, no quantiles (which cost a digest per request).
-    percentiles: [],
-    registers: [registry],
-  });
-  // Python's client publishes when each Summary began, as `<name>_created` (a gauge).
-  new Gauge({
-    name: 'dlrn_request_processing_seconds_created',
-    help: 'Time spent processing request',
-    registers: [registry],
-  }).set(Date.now() / 1000);
-
   for (const [name, help, status] of BUILD_COUNTERS) {
     new Counter({
       name,
@@ -54,7 +38,6 @@ export const createMetrics = (deps: ApiDeps) => {
       },
     });
   }
-
   new Gauge({
     name: 'dlrn_last_build_timestamp_seconds',
     help: 'Build time of the newest build (epoch seconds)',
@@ -64,7 +47,6 @@ export const createMetrics = (deps: ApiDeps) => {
       this.set(max ?? 0);
     },
   });
-
   new Gauge({
     name: 'dlrn_promotion_lag_seconds',
     help: 'How much older the promoted build of each promotion name is than the newest successful build',
@@ -76,43 +58,64 @@ export const createMetrics = (deps: ApiDeps) => {
       for (const { name, lag } of lags) this.set({ promote_name: name }, lag);
     },
   });
+};
 
-  const temporal = deps.temporal;
-  if (temporal) {
-    const running = (type: string) =>
-      `WorkflowType = '${type}' AND ExecutionStatus = 'Running' AND TaskQueue = '${temporal.taskQueue}'`;
-    for (const [name, help, type] of [
-      ['dlrn_runs_running', 'Run workflows in progress', 'run'],
-      ['dlrn_builds_running', 'Build workflows in progress', 'buildCommit'],
-    ] as const) {
-      new Gauge({
-        name,
-        help,
-        registers: [registry],
-        async collect() {
-          this.set((await temporal.client.workflow.count(running(type))).count);
-        },
-      });
-    }
+/** The pipeline's gauges, read from Temporal when scraped: runs and builds going, builds queued. */
+const registerPipelineMetrics = (registry: Registry, temporal: NonNullable<ApiDeps['temporal']>): void => {
+  const running = (type: string) =>
+    `WorkflowType = '${type}' AND ExecutionStatus = 'Running' AND TaskQueue = '${temporal.taskQueue}'`;
+  for (const [name, help, type] of [
+    ['dlrn_runs_running', 'Run workflows in progress', 'run'],
+    ['dlrn_builds_running', 'Build workflows in progress', 'buildCommit'],
+  ] as const) {
     new Gauge({
-      name: 'dlrn_builds_queued',
-      help: 'Commits the running runs still have to build',
+      name,
+      help,
       registers: [registry],
       async collect() {
-        let queued = 0;
-        let scanned = 0;
-        for await (const run of temporal.client.workflow.list({ query: running('run') })) {
-          if (++scanned > QUEUE_SCAN_LIMIT) break;
-          const progress = await temporal.client.workflow
-            .getHandle(run.workflowId, run.runId)
-            .query<RunProgress>(PROGRESS_QUERY)
-            .catch(() => undefined);
-          queued += progress?.builds.filter((b) => b.status === 'QUEUED').length ?? 0;
-        }
-        this.set(queued);
+        this.set((await temporal.client.workflow.count(running(type))).count);
       },
     });
   }
+  new Gauge({
+    name: 'dlrn_builds_queued',
+    help: 'Commits the running runs still have to build',
+    registers: [registry],
+    async collect() {
+      let queued = 0;
+      let scanned = 0;
+      for await (const run of temporal.client.workflow.list({ query: running('run') })) {
+        if (++scanned > QUEUE_SCAN_LIMIT) break;
+        const progress = await temporal.client.workflow
+          .getHandle(run.workflowId, run.runId)
+          .query<RunProgress>(PROGRESS_QUERY)
+          .catch(() => undefined);
+        queued += progress?.builds.filter((b) => b.status === 'QUEUED').length ?? 0;
+      }
+      this.set(queued);
+    },
+  });
+};
+
+/** The API's registry, its request-timing middleware, and the `/metrics` handler. */
+export const createMetrics = (deps: ApiDeps) => {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requestTime = new Summary({
+    name: 'dlrn_request_processing_seconds',
+    help: 'Time spent processing request',
+    // Python's Summary keeps a count and a sum, no quantiles (which cost a digest per request).
+    percentiles: [],
+    registers: [registry],
+  });
+  // Python's client publishes when each Summary began, as `<name>_created` (a gauge).
+  new Gauge({
+    name: 'dlrn_request_processing_seconds_created',
+    help: 'Time spent processing request',
+    registers: [registry],
+  }).set(Date.now() / 1000);
+  registerBuildMetrics(registry, deps);
+  if (deps.temporal) registerPipelineMetrics(registry, deps.temporal);
 
   /** Koa middleware timing every request. */
   const timeRequests = async (_ctx: Context, next: Next): Promise<void> => {
