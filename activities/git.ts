@@ -47,6 +47,7 @@ export const gitRaw = async (dir: string, args: string[]): Promise<string> => {
 };
 
 const git = (dir: string) => ({ raw: (args: string[]) => gitRaw(dir, args) });
+type Git = ReturnType<typeof git>;
 
 const runFile = promisify(execFile);
 
@@ -79,79 +80,98 @@ export const refreshRepo = (
   options: RefreshOptions,
 ): Promise<RefreshResult> => withRepoLock(path, () => refreshUnlocked(url, path, branch, options));
 
+/**
+ * A clone of `url` at `path` that can be refreshed: an existing one whose origin is `url`, or a
+ * new one (DLRN clones afresh when the URL changed or the checkout is broken). A new clone is made
+ * on `branch` when it exists (`onBranch`: nothing left to check out); else on the default branch.
+ */
+const ensureClone = async (
+  url: string,
+  path: string,
+  branch: string,
+  local: boolean,
+): Promise<{ cloned: boolean; onBranch: boolean }> => {
+  if (existsSync(path) && !local) {
+    const remotes = await simpleGit(path)
+      .getRemotes(true)
+      .catch(() => []);
+    if (!remotes.some((r) => sameUrl(r.refs.fetch, url))) await rm(path, { recursive: true, force: true });
+  }
+  if (existsSync(path)) return { cloned: false, onBranch: false };
+  try {
+    await simpleGit().clone(url, path, ['--branch', branch]);
+    return { cloned: true, onBranch: true };
+  } catch {
+    // No such branch (a fallback follows), or the clone failed: its own error says which.
+    await rm(path, { recursive: true, force: true });
+  }
+  try {
+    await simpleGit().clone(url, path);
+  } catch (err) {
+    throw new GitError(`cannot clone ${url}: ${message(err)}`, { cause: err });
+  }
+  return { cloned: true, onBranch: false };
+};
+
+/**
+ * `git fetch --prune` of an existing clone (a clone that cannot be fetched is removed, so the
+ * next run clones afresh); a local branch whose upstream is gone is dropped.
+ */
+const fetchClone = async (repo: Git, url: string, path: string, branch: string): Promise<void> => {
+  try {
+    await repo.raw(['fetch', '--prune', 'origin']);
+  } catch (err) {
+    await rm(path, { recursive: true, force: true });
+    throw new GitError(`cannot fetch ${url}: ${message(err)}`, { cause: err });
+  }
+  const tracking = await repo.raw(['branch', '-vv']);
+  if (new RegExp(`\\[origin/${branch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: gone\\]`).test(tracking)) {
+    await repo.raw(['checkout', '--detach', 'HEAD']);
+    await repo.raw(['branch', '-D', branch]);
+  }
+};
+
+/** Checks out `branch`, else the first of its fallback refs that exists; the ref checked out. */
+const checkoutWithFallback = async (
+  repo: Git,
+  url: string,
+  branch: string,
+  options: RefreshOptions,
+): Promise<string> => {
+  try {
+    await repo.raw(['checkout', '-f', branch]);
+    return branch;
+  } catch (err) {
+    const fallback = fallbackRefs(branch, options);
+    if (fallback.kind === 'none')
+      throw new GitError(`${url}: ${fallback.reason}: ${message(err)}`, { cause: err });
+    for (const ref of fallback.refs) {
+      try {
+        await repo.raw(['checkout', '-f', ref]);
+        return ref;
+      } catch {
+        // try the next ref
+      }
+    }
+    throw new GitError(`${url}: branch ${branch} does not exist, nor ${fallback.refs.join(', ')}`, {
+      cause: err,
+    });
+  }
+};
+
 const refreshUnlocked = async (
   url: string,
   path: string,
   branch: string,
   options: RefreshOptions,
 ): Promise<RefreshResult> => {
-  let cloned = false;
-  if (existsSync(path) && !options.local) {
-    // A changed URL (or a broken checkout) means a fresh clone, as in DLRN.
-    const remotes = await simpleGit(path)
-      .getRemotes(true)
-      .catch(() => []);
-    if (!remotes.some((r) => sameUrl(r.refs.fetch, url))) await rm(path, { recursive: true, force: true });
-  }
-  // A clone made on the branch asked for is already where the checkout and reset below lead.
-  let onBranch = false;
-  if (!existsSync(path)) {
-    try {
-      await simpleGit().clone(url, path, ['--branch', branch]);
-      onBranch = true;
-    } catch {
-      // No such branch (a fallback follows), or the clone failed: its own error says which.
-      await rm(path, { recursive: true, force: true });
-      try {
-        await simpleGit().clone(url, path);
-      } catch (err) {
-        throw new GitError(`cannot clone ${url}: ${message(err)}`, { cause: err });
-      }
-    }
-    cloned = true;
-  }
+  const { cloned, onBranch } = await ensureClone(url, path, branch, options.local);
   const dir = options.fullPath ?? path;
   if ((options.local && !cloned) || onBranch) return { branch, ...(await headOf(dir)) };
-
   const repo = git(dir);
   // A clone made just now is fetched and has no stale branch to drop.
-  if (!cloned) {
-    try {
-      await repo.raw(['fetch', '--prune', 'origin']);
-    } catch (err) {
-      await rm(path, { recursive: true, force: true });
-      throw new GitError(`cannot fetch ${url}: ${message(err)}`, { cause: err });
-    }
-    const tracking = await repo.raw(['branch', '-vv']);
-    if (new RegExp(`\\[origin/${branch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: gone\\]`).test(tracking)) {
-      await repo.raw(['checkout', '--detach', 'HEAD']);
-      await repo.raw(['branch', '-D', branch]);
-    }
-  }
-  let used = branch;
-  try {
-    await repo.raw(['checkout', '-f', branch]);
-  } catch (err) {
-    const fallback = fallbackRefs(branch, options);
-    if (fallback.kind === 'none')
-      throw new GitError(`${url}: ${fallback.reason}: ${message(err)}`, { cause: err });
-    let found: string | undefined;
-    for (const ref of fallback.refs) {
-      try {
-        await repo.raw(['checkout', '-f', ref]);
-        found = ref;
-        break;
-      } catch {
-        // try the next ref
-      }
-    }
-    if (!found) {
-      throw new GitError(`${url}: branch ${branch} does not exist, nor ${fallback.refs.join(', ')}`, {
-        cause: err,
-      });
-    }
-    used = found;
-  }
+  if (!cloned) await fetchClone(repo, url, path, branch);
+  const used = await checkoutWithFallback(repo, url, branch, options);
   try {
     await repo.raw(['reset', '--hard', `origin/${used}`]);
   } catch {
