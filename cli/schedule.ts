@@ -148,10 +148,98 @@ const workerHint = (config: DlrnConfig, endpoint: TemporalEndpoint): string =>
 const common = (command: Command): Command =>
   addConfigOptions(command).option('--schedule-id <id>', 'the schedule to act on', DEFAULT_SCHEDULE_ID);
 
+/** `create` or `update`: the schedule's interval and the run flags, checked once here. */
+const writeSchedule = async (
+  verb: 'create' | 'update',
+  flags: CreateFlags,
+  argv: string[],
+  client: Client,
+  endpoint: TemporalEndpoint,
+  config: DlrnConfig,
+): Promise<number> => {
+  const minutes = minutesOf(flags.every);
+  // Checks the configuration and database the runs will use, once, here.
+  await (await openConfiguredDatabase(config)).close();
+  const input = scheduledRunInput(flags, config);
+  const note = `dlrn ${argv.join(' ')}`;
+  const options = scheduleOptions(flags.scheduleId, minutes, input, endpoint, note);
+  if (verb === 'create') {
+    await client.schedule.create(options);
+    say(`Created schedule ${flags.scheduleId}: dlrn runs every ${minutes} minutes, never two at once.`);
+  } else {
+    await client.schedule.getHandle(flags.scheduleId).update((previous) => ({
+      ...previous,
+      spec: options.spec,
+      action: options.action,
+      policies: options.policies,
+      state: { ...previous.state, note },
+    }));
+    say(`Updated schedule ${flags.scheduleId}: every ${minutes} minutes.`);
+  }
+  say(workerHint(config, endpoint));
+  return EXIT_OK;
+};
+
+/** The verbs that act on one schedule, or list them: name, help, action. */
+const SIMPLE_VERBS: [
+  string,
+  string,
+  (client: Client, flags: ScheduleFlags, endpoint: TemporalEndpoint) => Promise<void>,
+][] = [
+  [
+    'pause',
+    'stop starting runs until resumed',
+    async (client, flags) => {
+      await client.schedule.getHandle(flags.scheduleId).pause('paused with dlrn schedule pause');
+      say(`Paused schedule ${flags.scheduleId}.`);
+    },
+  ],
+  [
+    'resume',
+    'start runs again',
+    async (client, flags) => {
+      await client.schedule.getHandle(flags.scheduleId).unpause('resumed with dlrn schedule resume');
+      say(`Resumed schedule ${flags.scheduleId}.`);
+    },
+  ],
+  [
+    'trigger',
+    'start a run now (skipped if one is going)',
+    async (client, flags) => {
+      await client.schedule.getHandle(flags.scheduleId).trigger(ScheduleOverlapPolicy.SKIP);
+      say(`Triggered schedule ${flags.scheduleId}.`);
+    },
+  ],
+  [
+    'delete',
+    'delete the schedule (running runs go on)',
+    async (client, flags) => {
+      await client.schedule.getHandle(flags.scheduleId).delete();
+      say(`Deleted schedule ${flags.scheduleId}.`);
+    },
+  ],
+  [
+    'show',
+    'print the interval, state, next and recent runs',
+    async (client, flags, endpoint) => describeSchedule(client, flags.scheduleId, endpoint),
+  ],
+  [
+    'list',
+    'list the schedules',
+    async (client) => {
+      let any = false;
+      for await (const s of client.schedule.list()) {
+        any = true;
+        say(`${s.scheduleId}${s.state.paused ? ' (paused)' : ''}${s.state.note ? `: ${s.state.note}` : ''}`);
+      }
+      if (!any) say('No schedules.');
+    },
+  ],
+];
+
 export const scheduleMain = async (argv: string[]): Promise<number> => {
   let action: Promise<number> | undefined;
   const program = newCommand('dlrn schedule', 'Run dlrn every N minutes from a Temporal Schedule (no cron).');
-
   for (const verb of ['create', 'update'] as const) {
     addRunOptions(
       common(program.command(verb))
@@ -162,37 +250,12 @@ export const scheduleMain = async (argv: string[]): Promise<number> => {
         )
         .requiredOption('--every <minutes>', 'minutes between runs'),
     ).action((flags: CreateFlags) => {
-      action = withClient(flags, async (client, endpoint, config) => {
-        const minutes = minutesOf(flags.every);
-        // Checks the configuration and database the runs will use, once, here.
-        await (await openConfiguredDatabase(config)).close();
-        const input = scheduledRunInput(flags, config);
-        const note = `dlrn ${argv.join(' ')}`;
-        const options = scheduleOptions(flags.scheduleId, minutes, input, endpoint, note);
-        if (verb === 'create') {
-          await client.schedule.create(options);
-          say(`Created schedule ${flags.scheduleId}: dlrn runs every ${minutes} minutes, never two at once.`);
-        } else {
-          await client.schedule.getHandle(flags.scheduleId).update((previous) => ({
-            ...previous,
-            spec: options.spec,
-            action: options.action,
-            policies: options.policies,
-            state: { ...previous.state, note },
-          }));
-          say(`Updated schedule ${flags.scheduleId}: every ${minutes} minutes.`);
-        }
-        say(workerHint(config, endpoint));
-        return EXIT_OK;
-      });
+      action = withClient(flags, (client, endpoint, config) =>
+        writeSchedule(verb, flags, argv, client, endpoint, config),
+      );
     });
   }
-
-  const simple = (
-    verb: string,
-    description: string,
-    act: (client: Client, flags: ScheduleFlags, endpoint: TemporalEndpoint) => Promise<void>,
-  ) =>
+  for (const [verb, description, act] of SIMPLE_VERBS) {
     common(program.command(verb))
       .description(description)
       .action((flags: ScheduleFlags) => {
@@ -201,35 +264,7 @@ export const scheduleMain = async (argv: string[]): Promise<number> => {
           return EXIT_OK;
         });
       });
-
-  simple('pause', 'stop starting runs until resumed', async (client, flags) => {
-    await client.schedule.getHandle(flags.scheduleId).pause('paused with dlrn schedule pause');
-    say(`Paused schedule ${flags.scheduleId}.`);
-  });
-  simple('resume', 'start runs again', async (client, flags) => {
-    await client.schedule.getHandle(flags.scheduleId).unpause('resumed with dlrn schedule resume');
-    say(`Resumed schedule ${flags.scheduleId}.`);
-  });
-  simple('trigger', 'start a run now (skipped if one is going)', async (client, flags) => {
-    await client.schedule.getHandle(flags.scheduleId).trigger(ScheduleOverlapPolicy.SKIP);
-    say(`Triggered schedule ${flags.scheduleId}.`);
-  });
-  simple('delete', 'delete the schedule (running runs go on)', async (client, flags) => {
-    await client.schedule.getHandle(flags.scheduleId).delete();
-    say(`Deleted schedule ${flags.scheduleId}.`);
-  });
-  simple('show', 'print the interval, state, next and recent runs', async (client, flags, endpoint) => {
-    await describeSchedule(client, flags.scheduleId, endpoint);
-  });
-  simple('list', 'list the schedules', async (client) => {
-    let any = false;
-    for await (const s of client.schedule.list()) {
-      any = true;
-      say(`${s.scheduleId}${s.state.paused ? ' (paused)' : ''}${s.state.note ? `: ${s.state.note}` : ''}`);
-    }
-    if (!any) say('No schedules.');
-  });
-
+  }
   program.parse(argv, { from: 'user' });
   return action ?? EXIT_OK;
 };

@@ -180,72 +180,75 @@ const promote =
     ctx.body = body;
   };
 
+type BatchItem = { p: z.output<typeof promoteSchema>; commit: CommitAttributes; link: PromotionLink };
+
+/** Every item of a promote-batch body checked, as DLRN does, before anything is touched. */
+const checkBatch = async (deps: ApiDeps, ctx: RouteContext, body: unknown): Promise<BatchItem[]> => {
+  if (!Array.isArray(body)) throw new InputError('The body must be a JSON array of promotions');
+  const items: BatchItem[] = [];
+  for (const raw of body) {
+    const p = parseParams(ctx, promoteSchema, raw as Record<string, unknown>);
+    if (!p.commit_hash || !p.distro_hash)
+      throw new InputError('Both commit_hash and distro_hash must be specified.');
+    const commit = await findCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
+    if (!commit)
+      throw new NotFoundError(
+        `commit_hash+distro_hash+extended_hash not found for ${p.commit_hash}_${p.distro_hash}_${p.extended_hash ?? 'None'}`,
+      );
+    const link = promotionLink(deps.config, commit, p.promote_name);
+    await assertLinkable(link);
+    items.push({ p, commit, link });
+  }
+  return items;
+};
+
+/** The promoteBatch saga over checked items, to its end: the aggregate hash, or DLRN's 500. */
+const runPromoteBatch = async (
+  deps: ApiDeps,
+  items: BatchItem[],
+  user: string | null,
+  timestamp: number,
+): Promise<PromoteBatchResult> => {
+  const temporal = requireTemporal(deps);
+  try {
+    return await temporal.client.workflow.execute<typeof promoteBatch>('promoteBatch', {
+      taskQueue: temporal.taskQueue,
+      workflowId: promoteBatchWorkflowId(timestamp * 1000, randomBytes(4).toString('hex')),
+      args: [
+        {
+          items: items.map(({ p, commit, link }) => ({
+            commitId: commit.id,
+            promoteName: p.promote_name,
+            component: commit.component,
+            link,
+          })),
+          user,
+          timestamp,
+          useComponents: deps.config.default.useComponents,
+        },
+      ],
+    });
+  } catch (err) {
+    throw workflowError(err);
+  }
+};
+
 /** DLRN's promote-batch, as the promoteBatch saga: every item checked first, then the workflow. */
 const promoteBatchRoute =
   (deps: ApiDeps) =>
   async (ctx: RouteContext): Promise<void> => {
     requireJson(ctx);
-    const body = (ctx.request as { body?: unknown }).body;
-    if (!Array.isArray(body)) throw new InputError('The body must be a JSON array of promotions');
-    // Every item is checked before anything is touched, as in DLRN.
-    const items: { p: z.output<typeof promoteSchema>; commit: CommitAttributes; link: PromotionLink }[] = [];
-    for (const raw of body) {
-      const p = parseParams(ctx, promoteSchema, raw as Record<string, unknown>);
-      if (!p.commit_hash || !p.distro_hash)
-        throw new InputError('Both commit_hash and distro_hash must be specified.');
-      const commit = await findCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
-      if (!commit)
-        throw new NotFoundError(
-          `commit_hash+distro_hash+extended_hash not found for ${p.commit_hash}_${p.distro_hash}_${p.extended_hash ?? 'None'}`,
-        );
-      const link = promotionLink(deps.config, commit, p.promote_name);
-      await assertLinkable(link);
-      items.push({ p, commit, link });
-    }
+    const items = await checkBatch(deps, ctx, (ctx.request as { body?: unknown }).body);
     const last = items.at(-1);
     if (!last) throw new InputError('The array of promotions is empty');
-    const temporal = requireTemporal(deps);
     const timestamp = Math.trunc(nowSeconds(deps));
     const user = ctx.state.user ?? null;
-    const workflowId = promoteBatchWorkflowId(timestamp * 1000, randomBytes(4).toString('hex'));
-    let result: PromoteBatchResult;
-    try {
-      result = await temporal.client.workflow.execute<typeof promoteBatch>('promoteBatch', {
-        taskQueue: temporal.taskQueue,
-        workflowId,
-        args: [
-          {
-            items: items.map(({ p, commit, link }) => ({
-              commitId: commit.id,
-              promoteName: p.promote_name,
-              component: commit.component,
-              link,
-            })),
-            user,
-            timestamp,
-            useComponents: deps.config.default.useComponents,
-          },
-        ],
-      });
-    } catch (err) {
-      throw workflowError(err);
-    }
-    for (const { p, commit } of items) {
-      await emitEvent(
-        deps,
-        'promotion',
-        promotionBody(deps.config.default.baseurl, p, commit, timestamp, user, null),
-      );
-    }
+    const result = await runPromoteBatch(deps, items, user, timestamp);
+    const { baseurl } = deps.config.default;
+    for (const { p, commit } of items)
+      await emitEvent(deps, 'promotion', promotionBody(baseurl, p, commit, timestamp, user, null));
     ctx.status = 201;
-    ctx.body = promotionBody(
-      deps.config.default.baseurl,
-      last.p,
-      last.commit,
-      timestamp,
-      user,
-      result.aggregateHash,
-    );
+    ctx.body = promotionBody(baseurl, last.p, last.commit, timestamp, user, result.aggregateHash);
   };
 
 export const promotionRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
