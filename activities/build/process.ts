@@ -42,6 +42,16 @@ export interface BuildHeartbeat {
 
 const buildScope = new AsyncLocalStorage<{ commands: boolean; pidDir?: string }>();
 
+/** SIGKILL to a tool and every process it started (its group: the tool runs detached). */
+const killProcessGroup = (pid: number | undefined): void => {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+};
+
 /**
  * Kills the process groups a previous attempt of this build left running (its worker died, or
  * lost Temporal, while rpmbuild ran: the tool is in a group of its own and outlives it), so two
@@ -50,13 +60,7 @@ const buildScope = new AsyncLocalStorage<{ commands: boolean; pidDir?: string }>
 const killLeftovers = async (pidDir: string): Promise<void> => {
   for (const name of await readdir(pidDir).catch(() => [] as string[])) {
     const pid = Number(name);
-    if (Number.isInteger(pid) && pid > 1) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    if (Number.isInteger(pid) && pid > 1) killProcessGroup(pid);
     await rm(join(pidDir, name), { force: true });
   }
 };
@@ -73,6 +77,18 @@ export const withBuildScope = async <T>(
 ): Promise<T> => {
   if (pidDir) await killLeftovers(pidDir);
   return buildScope.run({ commands: job.logCommands ?? false, ...(pidDir ? { pidDir } : {}) }, work);
+};
+
+/**
+ * The tool's process group, recorded in `pidDir` while it runs, for the next attempt to kill if
+ * this one dies with its worker; the file to remove when the tool ends.
+ */
+const recordGroup = (pidDir: string | undefined, pid: number | undefined, command: string) => {
+  if (!pidDir || pid === undefined) return undefined;
+  const pidFile = join(pidDir, String(pid));
+  mkdirSync(pidDir, { recursive: true });
+  writeFileSync(pidFile, `${command}\n`);
+  return pidFile;
 };
 
 export const runLogged = (
@@ -92,13 +108,7 @@ export const runLogged = (
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    // The tool's group, recorded while it runs, for the next attempt to kill if this one dies.
-    const pidFile =
-      scope?.pidDir && child.pid !== undefined ? join(scope.pidDir, String(child.pid)) : undefined;
-    if (pidFile && scope?.pidDir) {
-      mkdirSync(scope.pidDir, { recursive: true });
-      writeFileSync(pidFile, `${command}\n`);
-    }
+    const pidFile = recordGroup(scope?.pidDir, child.pid, command);
     let output = '';
     const onData = (chunk: Buffer) => {
       log.write(chunk);
@@ -111,15 +121,7 @@ export const runLogged = (
     const beat = () => heartbeat({ step, logTail: output.split('\n').slice(-10) } satisfies BuildHeartbeat);
     beat();
     const timer = setInterval(beat, options.heartbeatEvery ?? 5_000);
-    const killGroup = () => {
-      if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    };
+    const killGroup = () => killProcessGroup(child.pid);
     context?.cancellationSignal.addEventListener('abort', killGroup);
     let timedOut = false;
     const deadline =

@@ -6,22 +6,19 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseConfig, type DlrnConfig } from '../../lib/config/index.ts';
-import { openDatabase, type Database } from '../../lib/db/index.ts';
 import { buildWorkflowId } from '../../lib/domain/temporal-names.ts';
 import type { CommitCandidate } from '../../lib/domain/packages.ts';
-import { commitFiles, createRepo, tag } from '../../scripts/demo/git-repo.ts';
-import { demoSpec } from '../../scripts/make-demo.ts';
+import { commitFiles } from '../../scripts/demo/git-repo.ts';
 import type { buildCommit, BuildCommitInput, BuildCommitResult } from '../../workflows/build-commit.ts';
 import type { deliverEvent } from '../../workflows/deliver-event.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { uniqueTaskQueue } from '../helpers/services.ts';
 import type { run as runWorkflow, RunProgress, RunResult } from '../../workflows/run.ts';
 import { runInput } from '../helpers/run-input.ts';
+import { BUILD_OK, demoDistgit, T0, worldsOf, type World } from '../helpers/world.ts';
 import {
   connectTemporal,
   executeWorkflow,
@@ -34,16 +31,16 @@ import type { AddressInfo } from 'node:net';
 import { createActivities } from '../../activities/index.ts';
 
 const exec = promisify(execFile);
-const T0 = 1_735_689_600;
+let worlds: Awaited<ReturnType<typeof worldsOf>>;
 let root: string;
 let env: TemporalTestEnv;
-const opened: Database[] = [];
 
 /** How long the slowed createrepo_c takes: past two minutes, four times the heartbeat timeout. */
 const SLOW_PUBLISH_SECONDS = 125;
 
 test.before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'dlrnt-build-'));
+  worlds = await worldsOf('build');
+  root = worlds.root;
   // Fault injection, not a stand-in: the real createrepo_c, run late for one test's package (a
   // big repository on a slow shared disk), found first on this test process's PATH.
   const bin = join(root, 'slow-bin');
@@ -58,62 +55,28 @@ test.before(async () => {
   env = await connectTemporal();
 });
 test.after.always(async () => {
-  await Promise.allSettled(opened.map((db) => db.close()));
+  await worlds?.close();
   await env?.close();
-  if (root) await rm(root, { recursive: true, force: true });
 });
-
-interface World {
-  config: DlrnConfig;
-  db: Database;
-  datadir: string;
-  dir: string;
-}
 
 /**
  * One package: an upstream tagged 1.0.0 plus one commit, a distgit with a spec whose %build
  * runs the upstream's build.sh, an info repository, a datadir and a database.
  */
-const world = async (
-  name: string,
-  buildScript = '#!/bin/sh\nmkdir -p share\ncp README share/\n',
-  extraIni = '',
-): Promise<World> => {
-  const dir = await mkdtemp(join(root, `${name}-`));
-  const upstream = join(dir, 'upstream', name);
-  await createRepo(upstream, { README: `${name}\n`, 'build.sh': buildScript }, T0);
-  await tag(upstream, '1.0.0');
-  await commitFiles(upstream, { CHANGES: 'more\n' }, T0 + 60);
-  const pkg = { name, requires: [], summary: `${name} for tests`, changes: 1, component: 'base' };
-  await createRepo(
-    join(dir, 'distgit', `${name}-distgit`),
-    { [`${name}.spec`]: demoSpec(pkg) },
-    T0 + 30,
-    'rpm-master',
+const world = (name: string, buildScript = BUILD_OK, extraIni = ''): Promise<World> =>
+  worlds.world(
+    [
+      {
+        name,
+        buildScript,
+        tag: '1.0.0',
+        afterTag: { CHANGES: 'more\n' },
+        distgit: demoDistgit(name, `${name} for tests`, 1),
+        distgitAt: 30,
+      },
+    ],
+    `build_driver=rpmbuild\nmaxretries=3\n${extraIni}`,
   );
-  await createRepo(
-    join(dir, 'info'),
-    {
-      'rdo.yml': `package-default:\n  name: '%(project)s'\n  upstream: ${dir}/upstream/%(project)s\n  master-distgit: ${dir}/distgit/%(project)s-distgit\n  maintainers: [t@example.com]\npackages:\n- project: ${name}\n`,
-    },
-    T0,
-  );
-  const datadir = join(dir, 'data');
-  const config = parseConfig(`[DEFAULT]
-datadir=${datadir}
-database_connection=sqlite:///${dir}/commits.sqlite
-pkginfo_driver=rdoinfo
-build_driver=rpmbuild
-distro=rpm-master
-source=master
-maxretries=3
-[rdoinfo_driver]
-info_files=rdo.yml
-${extraIni}`);
-  const db = await openDatabase(config.default.databaseConnection);
-  opened.push(db);
-  return { config, db, datadir, dir };
-};
 
 const discover = async (title: string, w: World): Promise<CommitCandidate> => {
   const input = runInput({ infoRepo: join(w.dir, 'info'), cwd: w.dir, dev: false, local: false });

@@ -6,31 +6,28 @@
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
-import { parseConfig, type DlrnConfig } from '../../lib/config/index.ts';
-import { openDatabase, type Database } from '../../lib/db/index.ts';
 import { buildWorkflowId } from '../../lib/domain/temporal-names.ts';
 import type { CommitCandidate } from '../../lib/domain/packages.ts';
-import { createRepo, tag } from '../../scripts/demo/git-repo.ts';
 import { demoSpec } from '../../scripts/make-demo.ts';
 import type { BuildCommitInput, BuildCommitResult } from '../../workflows/build-commit.ts';
 import type { RunResult } from '../../workflows/run.ts';
 import { runInput } from '../helpers/run-input.ts';
+import { worldsOf, type World } from '../helpers/world.ts';
 import { uniqueTaskQueue } from '../helpers/services.ts';
 import { connectTemporal, executeWorkflow, testWorker, type TemporalTestEnv } from '../helpers/temporal.ts';
 
 const exec = promisify(execFile);
-const T0 = 1_735_689_600;
+let worlds: Awaited<ReturnType<typeof worldsOf>>;
 let root: string;
 let env: TemporalTestEnv;
-const opened: Database[] = [];
 
 test.before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'dlrnt-steps-'));
+  worlds = await worldsOf('steps');
+  root = worlds.root;
   env = await connectTemporal();
   // The stand-ins for mock and copr, first on this test process's PATH (the worker runs here).
   const bin = join(root, 'bin');
@@ -38,52 +35,13 @@ test.before(async () => {
   process.env.PATH = `${bin}:${process.env.PATH ?? ''}`;
 });
 test.after.always(async () => {
-  await Promise.allSettled(opened.map((db) => db.close()));
+  await worlds?.close();
   await env?.close();
-  if (root) await rm(root, { recursive: true, force: true });
 });
 
-interface World {
-  config: DlrnConfig;
-  db: Database;
-  datadir: string;
-  dir: string;
-}
-
-const world = async (name: string, distgit: Record<string, string>, ini = ''): Promise<World> => {
-  const dir = await mkdtemp(join(root, `${name}-`));
-  const upstream = join(dir, 'upstream', name);
-  await createRepo(
-    upstream,
-    { README: `${name}\n`, 'build.sh': '#!/bin/sh\nmkdir -p share\ncp README share/\n' },
-    T0,
-  );
-  await tag(upstream, '2.0.0');
-  await createRepo(join(dir, 'distgit', `${name}-distgit`), distgit, T0 + 30, 'rpm-master');
-  await createRepo(
-    join(dir, 'info'),
-    {
-      'rdo.yml': `package-default:\n  name: '%(project)s'\n  upstream: ${dir}/upstream/%(project)s\n  master-distgit: ${dir}/distgit/%(project)s-distgit\n  maintainers: [t@example.com]\npackages:\n- project: ${name}\n`,
-    },
-    T0,
-  );
-  const datadir = join(dir, 'data');
-  const config = parseConfig(`[DEFAULT]
-datadir=${datadir}
-database_connection=sqlite:///${dir}/commits.sqlite
-pkginfo_driver=rdoinfo
-distro=rpm-master
-source=master
-maxretries=0
-${ini}
-[rdoinfo_driver]
-repo=${dir}/info
-info_files=rdo.yml
-`);
-  const db = await openDatabase(config.default.databaseConnection);
-  opened.push(db);
-  return { config, db, datadir, dir };
-};
+/** One package tagged 2.0.0 whose distgit holds `distgit`, with `ini` in [DEFAULT]. */
+const world = (name: string, distgit: Record<string, string>, ini = ''): Promise<World> =>
+  worlds.world([{ name, tag: '2.0.0', distgit, distgitAt: 30 }], `maxretries=0\n${ini}`);
 
 const discover = async (title: string, w: World): Promise<CommitCandidate> => {
   const input = runInput({ infoRepo: join(w.dir, 'info'), cwd: w.dir, dev: false, local: false });

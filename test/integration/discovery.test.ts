@@ -6,22 +6,20 @@
  */
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setupDownstreamDistgit } from '../../activities/pkginfo/downstream.ts';
-import { parseConfig, type DlrnConfig } from '../../lib/config/index.ts';
-import { openDatabase, type Database } from '../../lib/db/index.ts';
 import type { CommitCandidate } from '../../lib/domain/packages.ts';
 import type { RunInput, RunResult } from '../../workflows/run.ts';
 import { runInput } from '../helpers/run-input.ts';
+import { worldsOf, type World as HelperWorld } from '../helpers/world.ts';
 import { checkoutNewBranch, commitFiles, createRepo, specFile } from '../../scripts/demo/git-repo.ts';
 import { connectTemporal, executeWorkflow, type TemporalTestEnv } from '../helpers/temporal.ts';
 
 const T0 = 1_700_000_000;
+let worlds: Awaited<ReturnType<typeof worldsOf>>;
 let root: string;
 let env: TemporalTestEnv;
-const opened: Database[] = [];
 
 const infoYaml = (upstream: string, distgit: string) => `
 package-default:
@@ -56,7 +54,8 @@ packages:
 `;
 
 test.before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'dlrnt-discovery-'));
+  worlds = await worldsOf('discovery');
+  root = worlds.root;
   env = await connectTemporal();
 });
 
@@ -94,27 +93,14 @@ const makeRepos = async (): Promise<Repos> => {
 };
 
 test.after.always(async () => {
-  await Promise.allSettled(opened.map((db) => db.close()));
+  await worlds?.close();
   await env?.close();
-  if (root) await rm(root, { recursive: true, force: true });
 });
 
-interface World {
-  config: DlrnConfig;
-  db: Database;
-  datadir: string;
-}
+type World = Omit<HelperWorld, 'dir'>;
 
 /** A datadir and SQLite database of the test's own, with this projects.ini. */
-const world = async (ini: string): Promise<World> => {
-  const datadir = await mkdtemp(join(root, 'data-'));
-  const config = parseConfig(
-    `[DEFAULT]\ndatadir=${datadir}\ndatabase_connection=sqlite:///${datadir}/commits.sqlite\n${ini}`,
-  );
-  const db = await openDatabase(config.default.databaseConnection);
-  opened.push(db);
-  return { config, db, datadir };
-};
+const world = (ini: string): Promise<World> => worlds.site(ini);
 
 const rdoinfo = (source = 'master', extra = '') => `pkginfo_driver=dlrn.drivers.rdoinfo.RdoInfoDriver
 build_driver=rpmbuild

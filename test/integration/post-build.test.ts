@@ -6,91 +6,49 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.ts';
 import { WORKER_TUNING } from '../../cli/worker.ts';
-import { parseConfig, type DlrnConfig } from '../../lib/config/index.ts';
-import { openDatabase, type Database } from '../../lib/db/index.ts';
 import { createLogger } from '../../lib/logger.ts';
-import { commitFiles, createRepo, tag } from '../../scripts/demo/git-repo.ts';
-import { demoSpec } from '../../scripts/make-demo.ts';
+import { commitFiles } from '../../scripts/demo/git-repo.ts';
 import type { RunInput, RunResult } from '../../workflows/run.ts';
 import { runInput } from '../helpers/run-input.ts';
+import { BUILD_OK as OK, demoDistgit, T0, worldsOf, type World } from '../helpers/world.ts';
 import { temporalAddress, uniqueTaskQueue } from '../helpers/services.ts';
 import { connectTemporal, workflowBundle, type TemporalTestEnv } from '../helpers/temporal.ts';
 import { primaryPackages, versionRows } from '../helpers/repo.ts';
 
-const T0 = 1_735_689_600;
-const OK = '#!/bin/sh\nmkdir -p share\ncp README share/\n';
 const BROKEN = '#!/bin/sh\necho "build.sh: error: broken" >&2\nexit 1\n';
+let worlds: Awaited<ReturnType<typeof worldsOf>>;
 let root: string;
 let env: TemporalTestEnv;
-const opened: Database[] = [];
 
 test.before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'dlrnt-post-'));
+  worlds = await worldsOf('post');
+  root = worlds.root;
   env = await connectTemporal();
 });
 test.after.always(async () => {
-  await Promise.allSettled(opened.map((db) => db.close()));
+  await worlds?.close();
   await env?.close();
-  if (root) await rm(root, { recursive: true, force: true });
 });
 
-interface World {
-  config: DlrnConfig;
-  db: Database;
-  datadir: string;
-  dir: string;
-}
-
-const world = async (
-  names: string[],
-  extraIni = '',
-  components: Record<string, string> = {},
-): Promise<World> => {
-  const dir = await mkdtemp(join(root, 'w-'));
-  for (const [i, name] of names.entries()) {
-    const upstream = join(dir, 'upstream', name);
-    await createRepo(upstream, { README: `${name}\n`, 'build.sh': OK }, T0 + i);
-    await tag(upstream, '1.0.0');
-    const pkg = { name, requires: [], summary: name, changes: 0, component: 'base' };
-    await createRepo(
-      join(dir, 'distgit', `${name}-distgit`),
-      { [`${name}.spec`]: demoSpec(pkg) },
-      T0,
-      'rpm-master',
-    );
-  }
-  await createRepo(
-    join(dir, 'info'),
-    {
-      'rdo.yml': `package-default:\n  name: '%(project)s'\n  upstream: ${dir}/upstream/%(project)s\n  master-distgit: ${dir}/distgit/%(project)s-distgit\n  maintainers: [t@example.com]\npackages:\n${names.map((n) => `- project: ${n}\n${components[n] ? `  component: ${components[n]}\n` : ''}`).join('')}`,
-    },
-    T0,
+/** Packages tagged 1.0.0 whose builds succeed, each upstream a second after the previous one. */
+const world = (names: string[], extraIni = '', components: Record<string, string> = {}): Promise<World> =>
+  worlds.world(
+    names.map((name, i) => ({
+      name,
+      tag: '1.0.0',
+      upstreamAt: i,
+      distgit: demoDistgit(name),
+      distgitAt: 0,
+      ...(components[name] ? { component: components[name] } : {}),
+    })),
+    `build_driver=rpmbuild\nbaseurl=http://trunk.example/centos9\nreponame=delorean\nmaxretries=0\n${extraIni}`,
+    'w',
   );
-  const datadir = join(dir, 'data');
-  const config = parseConfig(`[DEFAULT]
-datadir=${datadir}
-database_connection=sqlite:///${dir}/commits.sqlite
-pkginfo_driver=rdoinfo
-build_driver=rpmbuild
-baseurl=http://trunk.example/centos9
-reponame=delorean
-distro=rpm-master
-source=master
-maxretries=0
-${extraIni}
-[rdoinfo_driver]
-info_files=rdo.yml
-`);
-  const db = await openDatabase(config.default.databaseConnection);
-  opened.push(db);
-  return { config, db, datadir, dir };
-};
 
 /** One dlrn run, executed by `workers` worker instances polling one task queue. */
 const runBuilds = async (
