@@ -5,7 +5,7 @@
 import type { ApplicationFailure } from '@temporalio/common';
 import { DlrnError } from '../lib/domain/errors.ts';
 import { warn } from './output.ts';
-import { causesOf } from '../lib/domain/temporal-names.ts';
+import { rootCause } from '../lib/domain/temporal-names.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -29,8 +29,8 @@ const rootFailure = async (err: unknown): Promise<ApplicationFailure | undefined
     import('@temporalio/common'),
   ]);
   if (!(err instanceof WorkflowFailedError)) return undefined;
-  // The innermost: what the step itself threw.
-  return causesOf(err).findLast((c): c is ApplicationFailure => c instanceof common.ApplicationFailure);
+  const root = rootCause(err);
+  return root instanceof common.ApplicationFailure ? root : undefined;
 };
 
 /** Runs a command's main function and exits with its code, reporting errors once. */

@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { causesOf } from '../lib/domain/temporal-names.ts';
 import { isProcessAlive } from '../lib/local-temporal.ts';
 import { say } from './output.ts';
 import { followRun } from './progress.ts';
@@ -66,12 +67,12 @@ export const settleAbandonedRuns = async (client: Client, endpoint: TemporalEndp
 
 /** A call that failed because Temporal is not reachable (restarting, or killed). */
 const isUnavailable = (err: unknown): boolean => {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
-    if (code === 14 || code === 4) return true; // gRPC UNAVAILABLE, DEADLINE_EXCEEDED
-    if (/UNAVAILABLE|ECONNREFUSED|transport error|Connection refused/i.test(e.message)) return true;
-  }
-  return false;
+  return causesOf(err).some(
+    (e) =>
+      // gRPC UNAVAILABLE and DEADLINE_EXCEEDED
+      [14, 4].includes((e as { code?: unknown }).code as number) ||
+      /UNAVAILABLE|ECONNREFUSED|transport error|Connection refused/i.test(e.message),
+  );
 };
 
 /**

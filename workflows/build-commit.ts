@@ -1,6 +1,5 @@
 import {
   ActivityFailure,
-  ApplicationFailure,
   isCancellation,
   ParentClosePolicy,
   proxyActivities,
@@ -16,7 +15,7 @@ import type { Activities, ExistingBuild, PostBuildResult, PublishedPackage } fro
 import { ErrorType } from '../lib/domain/errors.ts';
 import { failureNotes, outputDirOf, type BuildJob } from '../lib/domain/build.ts';
 import type { BuildStatusName } from '../lib/domain/packages.ts';
-import { buildFailedEventWorkflowId, causesOf, searchKeys } from '../lib/domain/temporal-names.ts';
+import { buildFailedEventWorkflowId, searchKeys, stepFailure } from '../lib/domain/temporal-names.ts';
 
 export interface BuildCommitInput {
   /** The job without its build time, which the workflow takes from its own clock. */
@@ -60,17 +59,6 @@ export interface BuildCommitResult {
    */
   alreadyBuilt?: boolean;
 }
-
-/** The root application failure of a failed step: its type and the message a person reads. */
-const rootFailure = (err: ActivityFailure): { type?: string; message: string } => {
-  // The first cause that is not one of Temporal's activity wrappers.
-  const cause = causesOf(err)
-    .slice(1)
-    .find((c) => !(c instanceof ActivityFailure));
-  if (cause instanceof ApplicationFailure)
-    return { ...(cause.type ? { type: cause.type } : {}), message: cause.message };
-  return { message: cause instanceof Error ? cause.message : err.message };
-};
 
 /** What a person opening the build in the Web UI searches by and looks for first. */
 const announce = (job: BuildJob, outputDir: string, baseurl: string | null | undefined): void => {
@@ -176,7 +164,7 @@ const buildPackage = async (
     };
   } catch (err) {
     if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
-    const failure = rootFailure(err);
+    const failure = stepFailure(err);
     const status =
       failure.type === ErrorType.TransientBuildError && retriesSoFar < maxretries ? 'RETRY' : 'FAILED';
     return {

@@ -1,4 +1,5 @@
-import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
+import { stepFailure } from '../lib/domain/temporal-names.ts';
 import type { Activities, PromotionLink } from '../activities/index.ts';
 
 interface PromoteBatchItem {
@@ -41,12 +42,6 @@ const undo = proxyActivities<Activities>({
   retry: { maximumAttempts: 50, initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
-const rootMessage = (err: unknown): string => {
-  let cause: unknown = err;
-  while (cause instanceof ActivityFailure) cause = cause.cause;
-  return cause instanceof Error ? cause.message : String(cause);
-};
-
 /**
  * `/api/promote-batch` as a saga: each step (switch a link, record a row, build the aggregate)
  * registers its compensation as soon as it has happened; when a step fails, every compensation
@@ -87,7 +82,7 @@ export async function promoteBatch(input: PromoteBatchInput): Promise<PromoteBat
     }
     return { promotionIds, aggregateHash };
   } catch (err) {
-    const message = rootMessage(err);
+    const { message } = stepFailure(err);
     for (const compensation of compensations) {
       log.info('compensating', { step: compensation.name });
       await compensation.run();

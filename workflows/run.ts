@@ -24,7 +24,7 @@ import type {
 } from '../activities/index.ts';
 import type { BuildJob } from '../lib/domain/build.ts';
 import type { BuildStatusName, CommitCandidate } from '../lib/domain/packages.ts';
-import { buildWorkflowId, causesOf, PROGRESS_QUERY, searchKeys } from '../lib/domain/temporal-names.ts';
+import { buildWorkflowId, PROGRESS_QUERY, searchKeys, stepFailure } from '../lib/domain/temporal-names.ts';
 import type { buildCommit, BuildCommitResult } from './build-commit.ts';
 import { selectPackages } from '../lib/domain/select.ts';
 
@@ -303,9 +303,8 @@ const buildQueue = async (
           // the run goes on, as DLRN goes on after a worker exception.
           if (isCancellation(err)) throw err;
           entry.status = 'FAILED';
-          // The child's failure says why (its first cause), else the error itself.
-          const [outer, first] = causesOf(err);
-          entry.notes = briefNotes((first ?? outer)?.message ?? String(err));
+          // What the child's step raised says why.
+          entry.notes = briefNotes(stepFailure(err).message);
           failed = failed || input.stop;
         } finally {
           reports.request();

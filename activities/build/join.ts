@@ -7,7 +7,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { BuildStatusName } from '../../lib/domain/packages.ts';
-import { causesOf } from '../../lib/domain/temporal-names.ts';
+import { rootCause } from '../../lib/domain/temporal-names.ts';
 
 /** The part of a build's result a run reports. */
 export interface JoinedBuild {
@@ -31,8 +31,6 @@ interface BuildOutcome {
   outputDir: string;
   published?: Published;
 }
-
-const rootMessage = (err: Error): string => causesOf(err).at(-1)?.message ?? err.message;
 
 export const awaitBuild = async (workflowId: string): Promise<JoinedBuild> => {
   const context = Context.current();
@@ -59,7 +57,7 @@ export const awaitBuild = async (workflowId: string): Promise<JoinedBuild> => {
     };
   } catch (err) {
     // The other run's build itself failed or was cancelled: that is this run's result too.
-    if (err instanceof WorkflowFailedError) return { status: 'FAILED', notes: rootMessage(err) };
+    if (err instanceof WorkflowFailedError) return { status: 'FAILED', notes: rootCause(err).message };
     throw err;
   }
 };

@@ -3,7 +3,12 @@
  * the default task queue, and workflow ids; and the walk along a failure's causes. Kept here so
  * the worker, the CLI, the API and the dev server agree (people search the Web UI by these).
  */
-import { defineSearchAttributeKey } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  defineSearchAttributeKey,
+} from '@temporalio/common';
 import type { CommitCandidate } from './packages.ts';
 
 /** Custom search attributes set on every build workflow (all Keyword-typed). */
@@ -37,6 +42,30 @@ export const causesOf = (err: unknown): Error[] => {
   for (let cause: unknown = err; cause instanceof Error && !chain.includes(cause); cause = cause.cause)
     chain.push(cause);
   return chain;
+};
+
+/**
+ * What a failed step raised, under the wrappers Temporal puts around it (ActivityFailure,
+ * ChildWorkflowFailure): the first cause that is not one, with its type when it is an
+ * application failure (our error's `name`, e.g. TransientBuildError). Workflow code branches on
+ * the type and reports the message.
+ */
+export const stepFailure = (err: unknown): { type?: string; message: string } => {
+  const cause = causesOf(err).find(
+    (c) => !(c instanceof ActivityFailure) && !(c instanceof ChildWorkflowFailure),
+  );
+  if (cause instanceof ApplicationFailure)
+    return { ...(cause.type ? { type: cause.type } : {}), message: cause.message };
+  return { message: cause?.message ?? (err instanceof Error ? err.message : String(err)) };
+};
+
+/**
+ * For clients of a failed workflow (WorkflowFailedError): what its step threw, the innermost
+ * application failure in the chain, else the innermost failure of any kind (a cancellation).
+ */
+export const rootCause = (err: Error): Error => {
+  const chain = causesOf(err);
+  return chain.findLast((c) => c instanceof ApplicationFailure) ?? chain.at(-1) ?? err;
 };
 
 /** `--search-attribute` values for `temporal server start-dev` and `operator search-attribute create`. */
