@@ -17,7 +17,7 @@ import type { RunInput, RunResult } from '../../workflows/run.ts';
 import { runInput } from '../helpers/run-input.ts';
 import { BUILD_OK as OK, demoDistgit, T0, worldsOf, type World } from '../helpers/world.ts';
 import { temporalAddress, uniqueTaskQueue } from '../helpers/services.ts';
-import { connectTemporal, workflowBundle, type TemporalTestEnv } from '../helpers/temporal.ts';
+import { connectTemporal, recordHistory, workflowBundle, type TemporalTestEnv } from '../helpers/temporal.ts';
 import { primaryPackages, versionRows } from '../helpers/repo.ts';
 
 const BROKEN = '#!/bin/sh\necho "build.sh: error: broken" >&2\nexit 1\n';
@@ -131,6 +131,7 @@ test('a long run hands over to new runs of itself (continue-as-new) and reports 
     runId = events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   t.is(runs.length, 3, 'five builds, two per run');
+  await recordHistory(env, chain.workflowId, 'run-continued-as-new', chain.firstRunId);
   // Every build has its row and repository; the manifest is gone once the last run ended.
   t.is(await w.db.models.Commit.count({ where: { status: 'SUCCESS' } }), names.length);
   const current = await readlink(join(w.datadir, 'repos', 'current'));
@@ -145,11 +146,13 @@ test('a long run hands over to new runs of itself (continue-as-new) and reports 
 test('concurrent builds on two workers never interleave post-build; every repository is complete', async (t) => {
   const names = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot'];
   const w = await world(names);
-  const result = await runBuilds(t.title, w, 2, 6);
+  let runId = '';
+  const result = await runBuilds(t.title, w, 2, 6, [], { started: (id) => (runId = id) });
   t.deepEqual(
     result.builds?.map((b) => b.status),
     names.map(() => 'SUCCESS'),
   );
+  await recordHistory(env, runId, 'run-six-at-once');
   for (const build of result.builds ?? []) {
     const dir = join(w.datadir, build.outputDir ?? '');
     // Complete: the metadata lists exactly the RPMs of the packages in versions.csv.
@@ -211,11 +214,13 @@ test('current moves with every success; consistent only while no package is fail
   );
 
   await commitFiles(join(w.dir, 'upstream', 'two'), { 'build.sh': BROKEN }, T0 + 100);
-  const broken = await runBuilds(t.title, w);
+  let brokenRun = '';
+  const broken = await runBuilds(t.title, w, 1, 1, [], { started: (id) => (brokenRun = id) });
   t.deepEqual(
     broken.builds?.map((b) => `${b.projectName} ${b.status}`),
     ['two FAILED'],
   );
+  await recordHistory(env, brokenRun, 'run-failed-build');
   t.is(await readlink(join(repos, 'current')), allGood, 'a failed build publishes nothing');
 
   await commitFiles(join(w.dir, 'upstream', 'one'), { README: 'one, again\n' }, T0 + 200);

@@ -1,9 +1,11 @@
 /**
  * Workflow code may change shape but not what it asks Temporal for, or builds that are running
  * when a worker is upgraded fail with a nondeterminism error. Histories recorded from real builds
- * (test/fixtures/histories, written by recordHistory in test/integration/build-commit.test.ts:
- * a success, a failed spec, a retried success, a RETRY, a build joined to a finished one, a
- * failure with a webhook child) are replayed against the workflow bundle the workers load now.
+ * (test/fixtures/histories, written by recordHistory) are replayed against the workflow bundle
+ * the workers load now: from build-commit.test.ts, buildCommit's success, failed spec, retried
+ * success, RETRY, build joined to a finished one and failure with a webhook child; from
+ * post-build.test.ts, runs of six builds at once on two workers, of a failed build, and the first
+ * run of a chain that continued as new.
  */
 import proto from '@temporalio/proto';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -24,12 +26,16 @@ test.before(() => {
   }
 });
 
+/** The task queue a recorded workflow ran on (its first event says). */
+const startedOn = (history: proto.temporal.api.history.v1.IHistory): string =>
+  history.events?.[0]?.workflowExecutionStartedEventAttributes?.taskQueue?.name ?? 'dlrn';
+
 // Listed synchronously: ava wants every test declared before the file's first await.
 const names = readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
   .sort();
 
-test('every buildCommit outcome has a recorded history', (t) => {
+test('every buildCommit outcome and three kinds of run have a recorded history', (t) => {
   t.deepEqual(
     names.map((n) => n.replace(/\.json$/, '')),
     [
@@ -39,6 +45,9 @@ test('every buildCommit outcome has a recorded history', (t) => {
       'build-commit-retry',
       'build-commit-success',
       'build-commit-webhook',
+      'run-continued-as-new',
+      'run-failed-build',
+      'run-six-at-once',
     ],
   );
 });
@@ -52,11 +61,25 @@ for (const name of names) {
     const history = History.decode(Buffer.from(recorded.history, 'base64'));
     const events = history.events ?? [];
     const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-    // Not an empty or truncated file: the build reached its ending.
-    t.truthy(events.at(-1)?.workflowExecutionCompletedEventAttributes, name);
-    if (name !== 'build-commit-already-built.json') t.true(scheduled.includes('prepareSources'), name);
+    // Not an empty or truncated file: the workflow reached its ending.
+    const last = events.at(-1);
+    t.truthy(
+      last?.workflowExecutionCompletedEventAttributes ?? last?.workflowExecutionContinuedAsNewEventAttributes,
+      name,
+    );
+    if (name.startsWith('run-')) t.true(scheduled.includes('planRun'), name);
+    else if (name !== 'build-commit-already-built.json') t.true(scheduled.includes('prepareSources'), name);
     await t.notThrowsAsync(
-      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, recorded.workflowId),
+      Worker.runReplayHistory(
+        {
+          workflowBundle: await workflowBundle(),
+          // A run names its builds' workflows after its task queue (`@<queue>` off the default):
+          // replayed on the queue it ran on. The type leaves taskQueue out, but the SDK takes it.
+          ...({ taskQueue: startedOn(history) } as object),
+        },
+        history,
+        recorded.workflowId,
+      ),
     );
   });
 }
