@@ -238,6 +238,31 @@ const briefNotes = (notes: string): string => {
 };
 
 /**
+ * Whether this run hands the rest of its queue to a new run of itself (continue-as-new): after
+ * `buildsPerRun` builds, or when its history grows long (Temporal's suggestion, or our bounds).
+ */
+const timeToHandOver = (input: RunInput, started: number): boolean => {
+  const info = workflowInfo();
+  return (
+    started >= (input.buildsPerRun ?? Infinity) ||
+    info.continueAsNewSuggested ||
+    info.historyLength >= HISTORY_EVENTS ||
+    info.historySize >= HISTORY_BYTES
+  );
+};
+
+/** A finished build's result, written into its entry of the run's progress. */
+const settleBuild = (entry: RunBuild, result: JoinedBuild): void => {
+  entry.status = result.status;
+  entry.notes = briefNotes(result.notes);
+  if (result.outputDir) entry.outputDir = result.outputDir;
+  if (result.published) {
+    const { startedAt, endedAt, failures, consistent } = result.published;
+    entry.published = { startedAt, endedAt, failures, consistent };
+  }
+};
+
+/**
  * Builds the queue from `from` on as child workflows: at most `workers` at once, each project's
  * commits one after the other in queue order, and with `--stop` nothing new after the first
  * failure. Stops starting builds when the history is long enough to hand over to a new run,
@@ -258,15 +283,6 @@ const buildQueue = async (
   let started = 0;
   let slice: { from: number; jobs: QueuedJob[] } = { from, jobs: [] };
   const pending: Promise<void>[] = [];
-  const handOver = (): boolean => {
-    const info = workflowInfo();
-    return (
-      started >= (input.buildsPerRun ?? Infinity) ||
-      info.continueAsNewSuggested ||
-      info.historyLength >= HISTORY_EVENTS ||
-      info.historySize >= HISTORY_BYTES
-    );
-  };
   let index = from;
   for (; index < builds.length; index++) {
     const entry = builds[index];
@@ -276,7 +292,7 @@ const buildQueue = async (
       entry.status = 'NOT_STARTED';
       continue;
     }
-    if (started > 0 && handOver()) break;
+    if (started > 0 && timeToHandOver(input, started)) break;
     if (index >= slice.from + slice.jobs.length) {
       slice = { from: index, jobs: await loadQueue({ manifest, from: index, to: index + QUEUE_SLICE }) };
     }
@@ -289,15 +305,8 @@ const buildQueue = async (
     pending.push(
       (async () => {
         try {
-          const result = await startOrJoin(input, queued, manifest, entry);
-          entry.status = result.status;
-          entry.notes = briefNotes(result.notes);
-          if (result.outputDir) entry.outputDir = result.outputDir;
-          if (result.published) {
-            const { startedAt, endedAt, failures, consistent } = result.published;
-            entry.published = { startedAt, endedAt, failures, consistent };
-          }
-          if (result.status !== 'SUCCESS') failed = failed || input.stop;
+          settleBuild(entry, await startOrJoin(input, queued, manifest, entry));
+          if (entry.status !== 'SUCCESS') failed = failed || input.stop;
         } catch (err) {
           // A build workflow that failed outright (not a failed package build): reported, and
           // the run goes on, as DLRN goes on after a worker exception.
