@@ -86,17 +86,18 @@ export const executeWorkflow = async <R>(
  * (@temporalio/common's JSON form trips over its second copy of protobufjs). For
  * test/unit/workflow-replay.test.ts to replay against later workflow code; recorded from the code
  * a refactoring starts from: `DLRN_RECORD_HISTORIES=test/fixtures/histories npm run ava --
- * test/integration/build-commit.test.ts test/integration/post-build.test.ts`.
+ * test/integration/build-commit.test.ts test/integration/post-build.test.ts
+ * test/integration/promote-batch.test.ts`.
  */
 export const recordHistory = async (
-  env: TemporalTestEnv,
+  client: Client,
   workflowId: string,
   name: string,
   runId?: string,
 ): Promise<void> => {
   const dir = process.env.DLRN_RECORD_HISTORIES;
   if (!dir) return;
-  const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
   const encoded = Buffer.from(proto.temporal.api.history.v1.History.encode(history).finish());
   await mkdir(dir, { recursive: true });
   await writeFile(

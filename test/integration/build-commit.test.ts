@@ -137,7 +137,7 @@ test('a noarch package builds from its git commit into the hashed directory with
   const { result, workflowId } = await build(t.title, w, commit);
   t.is(result.status, 'SUCCESS', result.notes);
   t.is(workflowId, `build:hello-tool:${commit.commitHash}:${commit.distroHash}`);
-  await recordHistory(env, workflowId, 'build-commit-success');
+  await recordHistory(env.client, workflowId, 'build-commit-success');
   const dir = join(w.datadir, result.outputDir);
   t.is(
     result.outputDir,
@@ -210,7 +210,7 @@ test('a spec that does not parse is recorded FAILED with the rpmbuild error and 
   const commit = await discover(t.title, w);
   const { result, workflowId } = await build(t.title, w, commit);
   t.is(result.status, 'FAILED');
-  await recordHistory(env, workflowId, 'build-commit-failed');
+  await recordHistory(env.client, workflowId, 'build-commit-failed');
   // DLRN's words first, then the tool's.
   t.regex(result.notes, /^Error in build_rpm_wrapper for [\w-]+: rpmbuild -bs failed with exit code 1/);
   t.regex(result.notes, /Name field must be present/);
@@ -240,7 +240,7 @@ test('a build that fails twice with a transient error is retried and ends SUCCES
   const commit = await discover(t.title, w);
   const { result, workflowId } = await build(t.title, w, commit, 3);
   t.is(result.status, 'SUCCESS', result.notes);
-  await recordHistory(env, workflowId, 'build-commit-retried');
+  await recordHistory(env.client, workflowId, 'build-commit-retried');
   t.is((await readFile(counter, 'utf8')).split('\n').filter(Boolean).length, 3);
   t.like(await attemptsOf(workflowId), { buildSrpm: 1, buildRpm: 3 });
 });
@@ -252,7 +252,7 @@ test('a transient failure that outlasts its retries is RETRY, rebuilt by a later
   const first = await build(t.title, w, commit, 1);
   // DLRN's rule: fewer RETRY rows than maxretries so far, so this one is RETRY and exits 2.
   t.is(first.result.status, 'RETRY');
-  await recordHistory(env, first.workflowId, 'build-commit-retry');
+  await recordHistory(env.client, first.workflowId, 'build-commit-retry');
   t.regex(first.result.notes, /transient error: curl: \(6\) Could not resolve host: mirror.example/);
   t.like(await attemptsOf(first.workflowId), { buildRpm: 2 });
   t.deepEqual(await attemptsOf(first.workflowId), {
@@ -297,7 +297,7 @@ test('a commit with a finished build is not built again: a second build reports 
   const before = await stat(rpm);
   // The same workflow id again, as a second run or a resumed one would start it.
   const second = await build(t.title, w, commit);
-  await recordHistory(env, second.workflowId, 'build-commit-already-built');
+  await recordHistory(env.client, second.workflowId, 'build-commit-already-built');
   t.like(second.result, {
     alreadyBuilt: true,
     status: 'SUCCESS',
@@ -452,7 +452,7 @@ test('with webhook_urls set, a failed build sends a build_failed event without w
     return env.client.workflow.getHandle<typeof deliverEvent>(`event:build_failed:${workflowId}`).result();
   });
   t.deepEqual(event, { delivered: [`http://127.0.0.1:${port}/hook`] });
-  await recordHistory(env, workflowId, 'build-commit-webhook');
+  await recordHistory(env.client, workflowId, 'build-commit-webhook');
   t.is(bodies.length, 1);
   t.like(JSON.parse(bodies[0] ?? '{}') as object, {
     event: 'build_failed',

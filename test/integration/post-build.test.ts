@@ -131,7 +131,7 @@ test('a long run hands over to new runs of itself (continue-as-new) and reports 
     runId = events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   t.is(runs.length, 3, 'five builds, two per run');
-  await recordHistory(env, chain.workflowId, 'run-continued-as-new', chain.firstRunId);
+  await recordHistory(env.client, chain.workflowId, 'run-continued-as-new', chain.firstRunId);
   // Every build has its row and repository; the manifest is gone once the last run ended.
   t.is(await w.db.models.Commit.count({ where: { status: 'SUCCESS' } }), names.length);
   const current = await readlink(join(w.datadir, 'repos', 'current'));
@@ -152,7 +152,7 @@ test('concurrent builds on two workers never interleave post-build; every reposi
     result.builds?.map((b) => b.status),
     names.map(() => 'SUCCESS'),
   );
-  await recordHistory(env, runId, 'run-six-at-once');
+  await recordHistory(env.client, runId, 'run-six-at-once');
   for (const build of result.builds ?? []) {
     const dir = join(w.datadir, build.outputDir ?? '');
     // Complete: the metadata lists exactly the RPMs of the packages in versions.csv.
@@ -220,7 +220,7 @@ test('current moves with every success; consistent only while no package is fail
     broken.builds?.map((b) => `${b.projectName} ${b.status}`),
     ['two FAILED'],
   );
-  await recordHistory(env, brokenRun, 'run-failed-build');
+  await recordHistory(env.client, brokenRun, 'run-failed-build');
   t.is(await readlink(join(repos, 'current')), allGood, 'a failed build publishes nothing');
 
   await commitFiles(join(w.dir, 'upstream', 'one'), { README: 'one, again\n' }, T0 + 200);

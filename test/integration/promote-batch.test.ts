@@ -9,6 +9,7 @@ import test from 'ava';
 import { lstat, mkdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addComponentBuild, NOW, PYSAML, startApi } from '../helpers/api.ts';
+import { recordHistory } from '../helpers/temporal.ts';
 
 const item = (promote_name: string) => ({
   commit_hash: PYSAML.commit_hash,
@@ -82,6 +83,7 @@ test('when the third of four promotions fails, links and rows are exactly as bef
     runs.push(w.workflowId);
   t.is(runs.length, 1);
   const history = await api.client!.workflow.getHandle(runs[0] ?? '').fetchHistory();
+  await recordHistory(api.client!, runs[0] ?? '', 'promote-batch-rolled-back');
   const activities = (history.events ?? []).flatMap((e) => {
     const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
     return name ? [name] : [];

@@ -5,7 +5,7 @@
  * the workers load now: from build-commit.test.ts, buildCommit's success, failed spec, retried
  * success, RETRY, build joined to a finished one and failure with a webhook child; from
  * post-build.test.ts, runs of six builds at once on two workers, of a failed build, and the first
- * run of a chain that continued as new.
+ * run of a chain that continued as new; from promote-batch.test.ts, a batch rolled back.
  */
 import proto from '@temporalio/proto';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -35,7 +35,7 @@ const names = readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
   .sort();
 
-test('every buildCommit outcome and three kinds of run have a recorded history', (t) => {
+test('buildCommit outcomes, runs and a rolled-back promote batch have recorded histories', (t) => {
   t.deepEqual(
     names.map((n) => n.replace(/\.json$/, '')),
     [
@@ -45,6 +45,7 @@ test('every buildCommit outcome and three kinds of run have a recorded history',
       'build-commit-retry',
       'build-commit-success',
       'build-commit-webhook',
+      'promote-batch-rolled-back',
       'run-continued-as-new',
       'run-failed-build',
       'run-six-at-once',
@@ -64,11 +65,15 @@ for (const name of names) {
     // Not an empty or truncated file: the workflow reached its ending.
     const last = events.at(-1);
     t.truthy(
-      last?.workflowExecutionCompletedEventAttributes ?? last?.workflowExecutionContinuedAsNewEventAttributes,
+      last?.workflowExecutionCompletedEventAttributes ??
+        last?.workflowExecutionContinuedAsNewEventAttributes ??
+        last?.workflowExecutionFailedEventAttributes,
       name,
     );
-    if (name.startsWith('run-')) t.true(scheduled.includes('planRun'), name);
-    else if (name !== 'build-commit-already-built.json') t.true(scheduled.includes('prepareSources'), name);
+    const first = { run: 'planRun', promote: 'switchPromotion', build: 'prepareSources' }[
+      name.split('-')[0] ?? ''
+    ];
+    if (first && name !== 'build-commit-already-built.json') t.true(scheduled.includes(first), name);
     await t.notThrowsAsync(
       Worker.runReplayHistory(
         {
