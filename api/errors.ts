@@ -46,9 +46,9 @@ interface ErrorAnswer {
 const answerOf = (err: unknown, ctx: Context, logger: Logger): ErrorAnswer => {
   if (err instanceof HttpError) return err;
   const status = err instanceof DlrnError ? STATUS_OF[err.name] : undefined;
-  if (err instanceof DlrnError && status !== undefined) {
+  if (status !== undefined) {
     if (status >= 500) logger.error({ err, path: ctx.path }, 'request failed');
-    return { status, message: err.message };
+    return { status, message: (err as DlrnError).message };
   }
   const { status: koaStatus, expose } = (err ?? {}) as { status?: unknown; expose?: boolean };
   // Koa's and the body parser's own client errors (bad JSON, too large).

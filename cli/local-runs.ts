@@ -67,12 +67,11 @@ export const settleAbandonedRuns = async (client: Client, endpoint: TemporalEndp
 
 /** A call that failed because Temporal is not reachable (restarting, or killed). */
 const isUnavailable = (err: unknown): boolean => {
-  return causesOf(err).some(
-    (e) =>
-      // gRPC UNAVAILABLE and DEADLINE_EXCEEDED
-      [14, 4].includes((e as { code?: unknown }).code as number) ||
-      /UNAVAILABLE|ECONNREFUSED|transport error|Connection refused/i.test(e.message),
-  );
+  return causesOf(err).some((e) => {
+    const code = (e as { code?: unknown }).code;
+    if (code === 14 || code === 4) return true; // gRPC UNAVAILABLE, DEADLINE_EXCEEDED
+    return /UNAVAILABLE|ECONNREFUSED|transport error|Connection refused/i.test(e.message);
+  });
 };
 
 /**

@@ -146,6 +146,12 @@ const tarName = async (job: BuildJob, src: string): Promise<string> => {
   return job.commit.projectName;
 };
 
+/** Where a build step's tools write (rpmbuild.log) and the environment they run in. */
+interface StepIo {
+  log: string;
+  env: Record<string, string>;
+}
+
 /** The rpmbuild tree of one build: `top` with its SOURCES, SPECS and dist folders. */
 interface SrpmTree {
   top: string;
@@ -161,7 +167,7 @@ const makeTarball = async (
   tree: SrpmTree,
   detected: Detected,
   version: string,
-  io: { log: string; env: Record<string, string> },
+  io: StepIo,
 ): Promise<string> => {
   if (detected.kind === 'python') {
     const outcome = await runLogged('sdist', 'python3', ['setup.py', 'sdist', '--dist-dir', tree.dist], {
@@ -194,7 +200,7 @@ const stageUpstream = async (
   job: BuildJob,
   ws: Workspace,
   tree: SrpmTree,
-  io: { log: string; env: Record<string, string> },
+  io: StepIo,
 ): Promise<Pick<SrpmResult, 'upstreamVersion' | 'version' | 'release'>> => {
   const { config } = deps;
   const src = ws.sourceDir ?? ws.distgitDir;
@@ -242,12 +248,7 @@ const stageAsIs = async (ws: Workspace, tree: SrpmTree): Promise<void> => {
 };
 
 /** `rpmbuild -bs` of the staged spec into the hashed directory; the source RPM's file name. */
-const rpmbuildSource = async (
-  job: BuildJob,
-  ws: Workspace,
-  tree: SrpmTree,
-  io: { log: string; env: Record<string, string> },
-): Promise<string> => {
+const rpmbuildSource = async (job: BuildJob, ws: Workspace, tree: SrpmTree, io: StepIo): Promise<string> => {
   const spec = (await readdir(tree.specs)).find((f) => f.endsWith('.spec'));
   if (!spec) throw new BuildFailedError(`no .spec file in the distgit of ${job.commit.projectName}`);
   await appendFile(io.log, `${await readFile(join(tree.specs, spec), 'utf8')}\n`);
@@ -274,13 +275,14 @@ export const buildSrpm = async (deps: ActivityDeps, job: BuildJob): Promise<Srpm
   const top = join(ws.root, 'top');
   const tree = { top, sources: join(top, 'SOURCES'), specs: join(top, 'SPECS'), dist: join(top, 'dist') };
   for (const dir of [tree.sources, tree.specs, tree.dist]) await mkdir(dir, { recursive: true });
-  if (deps.config.pkginfo.name !== 'local' && ws.sourceDir) {
+  const asIs = deps.config.pkginfo.name === 'local';
+  if (!asIs && ws.sourceDir) {
     const versions = await stageUpstream(deps, job, ws, tree, io);
     return { srpm: await rpmbuildSource(job, ws, tree, io), ...versions };
   }
   await stageAsIs(ws, tree);
   const srpm = await rpmbuildSource(job, ws, tree, io);
-  if (deps.config.pkginfo.name !== 'local') return { srpm, upstreamVersion: '', version: '', release: '' };
+  if (!asIs) return { srpm, upstreamVersion: '', version: '', release: '' };
   // The spec was built as it is: its version and release are the source RPM's.
   const { stdout } = await run('rpm', ['-qp', '--qf', '%{version} %{release}', join(ws.outputDir, srpm)]);
   const [version = '', release = ''] = stdout.trim().split(' ');
