@@ -9,7 +9,13 @@ import { promisify } from 'node:util';
 import { Op } from 'sequelize';
 import { buildOrder, parseSpecDeps, type BuildOrder } from '../lib/domain/build-order.ts';
 import { commitWindow, newCommits } from '../lib/domain/discovery.ts';
-import type { CommitCandidate, CommitType, PackageInfo, StoredCommit } from '../lib/domain/packages.ts';
+import type {
+  CommitCandidate,
+  CommitType,
+  PackageInfo,
+  PackageList,
+  StoredCommit,
+} from '../lib/domain/packages.ts';
 import type { CommitModel } from '../lib/db/index.ts';
 import type { ActivityDeps } from './deps.ts';
 import { createPkginfoDriver, type DriverRun } from './pkginfo/index.ts';
@@ -47,8 +53,16 @@ const stored = (row: CommitModel): StoredCommit => {
   };
 };
 
-export const listPackages = async (deps: ActivityDeps, driverRun: DriverRun): Promise<PackageInfo[]> =>
+/** The packages the configured driver lists, with its warnings (a `tags=` no package carries). */
+export const readPackageList = (deps: ActivityDeps, driverRun: DriverRun): Promise<PackageList> =>
   createPkginfoDriver(deps.config).getPackages(driverRun);
+
+/** The packages of the configured driver (its warnings go to the log). */
+export const listPackages = async (deps: ActivityDeps, driverRun: DriverRun): Promise<PackageInfo[]> => {
+  const { packages, warnings } = await readPackageList(deps, driverRun);
+  for (const warning of warnings) deps.logger.warn({ warning }, 'package information');
+  return packages;
+};
 
 /** The commits of one package that are new since the last processed one (dlrn-spec §4.2). */
 export const discoverCommits = async (deps: ActivityDeps, input: DiscoverInput): Promise<DiscoverResult> => {

@@ -11,7 +11,13 @@ import { byBuildOrder, byCommitTime } from '../lib/domain/discovery.ts';
 import { jobPackageOf, publishedPackagesOf, type BuildJob } from '../lib/domain/build.ts';
 import { mapLimit, selectPackages } from '../lib/domain/select.ts';
 import type { ActivityDeps } from './deps.ts';
-import { discoverCommits, listPackages, orderBuilds, writeSkiplist, type OrderResult } from './discovery.ts';
+import {
+  discoverCommits,
+  orderBuilds,
+  readPackageList,
+  writeSkiplist,
+  type OrderResult,
+} from './discovery.ts';
 import { beat } from './heartbeat.ts';
 import type { DriverRun } from './pkginfo/index.ts';
 import { readRunManifest, writeRunManifest } from './run-manifest.ts';
@@ -47,6 +53,8 @@ export interface RunPlan {
   packages: string[];
   unknownNames: string[];
   skipped: { name: string; error: string }[];
+  /** What the package-info driver wants a person told (a `tags=` no package carries). */
+  warnings?: string[];
   order?: OrderResult;
   /** The queue in build order: whole commits (`full`) or their ids (`manifest`). */
   queue: CommitCandidate[] | QueuedCommit[];
@@ -64,7 +72,7 @@ const compact = (c: CommitCandidate): QueuedCommit => ({
 });
 
 export const planRun = async (deps: ActivityDeps, input: PlanRunInput): Promise<RunPlan> => {
-  const all = await listPackages(deps, input.driverRun);
+  const { packages: all, warnings } = await readPackageList(deps, input.driverRun);
   const { selected, unknown } = selectPackages(all, input.packageNames, input.projectNames);
   const rpm = selected.filter((pkg) => pkg.types.includes('rpm'));
   let done = 0;
@@ -101,6 +109,7 @@ export const planRun = async (deps: ActivityDeps, input: PlanRunInput): Promise<
     packages: selected.map((p) => p.name),
     unknownNames: unknown,
     skipped,
+    ...(warnings.length > 0 ? { warnings } : {}),
     ...(order ? { order } : {}),
   };
   if (input.answer === 'full') return { ...plan, queue };

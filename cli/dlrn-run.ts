@@ -149,6 +149,7 @@ const answer = (
   url: string | undefined,
   tellDlrn: (builds: RunBuild[]) => void,
 ): number => {
+  for (const warning of result.warnings ?? []) warn(`warning: ${warning}`);
   for (const name of result.unknownNames) warn(`No package or project named ${name}.`);
   // A build run goes on with the names that match, and exits 0 however many match nothing,
   // as DLRN 0.26.1 does; --status and --recheck name a package they cannot find with exit 1.

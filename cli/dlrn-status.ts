@@ -3,7 +3,7 @@
  * reads it, without Temporal: a question about rows needs no workflow, no worker and no dev
  * server, and answers in well under a second.
  */
-import { listPackages, packageStatus } from '../activities/discovery.ts';
+import { packageStatus, readPackageList } from '../activities/discovery.ts';
 import { selectPackages } from '../lib/domain/select.ts';
 import { createLogger } from '../lib/logger.ts';
 import { openConfiguredDatabase, readConfig } from './common.ts';
@@ -17,11 +17,9 @@ export const printStatus = async (flags: DlrnFlags): Promise<number> => {
   const db = await openConfiguredDatabase(config);
   try {
     const deps = { config, db, logger: createLogger({ debug: flags.debug, level: 'error' }) };
-    const { selected, unknown } = selectPackages(
-      await listPackages(deps, input.driverRun),
-      input.packageNames,
-      input.projectNames,
-    );
+    const { packages, warnings } = await readPackageList(deps, input.driverRun);
+    for (const warning of warnings) warn(`warning: ${warning}`);
+    const { selected, unknown } = selectPackages(packages, input.packageNames, input.projectNames);
     for (const name of unknown) warn(`No package or project named ${name}.`);
     if (unknown.length > 0) return EXIT_FAILURE;
     for (const s of await packageStatus(deps, selected)) say(`${s.type.padStart(9)} ${s.name} ${s.status}`);

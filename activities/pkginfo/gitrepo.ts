@@ -123,7 +123,7 @@ export const createGitrepoDriver = (config: DlrnConfig, options: GitrepoOptions)
           packages.push(pkg);
         }
       }
-      return packages;
+      return { packages, warnings: [] };
     },
     distgitDir: packageDir,
     getInfo: (pkg, window, run, type) =>

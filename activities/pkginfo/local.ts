@@ -11,6 +11,7 @@ import type { DlrnConfig } from '../../lib/config/index.ts';
 import { InputError } from '../../lib/domain/errors.ts';
 import { lastCommitOf } from '../git.ts';
 import { skippedOnError } from './common.ts';
+import type { PackageInfo } from '../../lib/domain/packages.ts';
 import type { PkginfoDriver } from './types.ts';
 
 const run = promisify(execFile);
@@ -40,18 +41,17 @@ export const createLocalDriver = (config: DlrnConfig): PkginfoDriver => ({
     const copy = join(config.default.datadir, name);
     await rm(copy, { recursive: true, force: true });
     await cp(cwd, copy, { recursive: true, filter: (src) => !src.startsWith(`${config.default.datadir}/`) });
-    return [
-      {
-        name,
-        project: name,
-        upstream: 'Unknown',
-        masterDistgit: copy,
-        maintainers: ['test@example.com'],
-        sourceBranch: version,
-        types: ['rpm'],
-        extra: { version },
-      },
-    ];
+    const pkg: PackageInfo = {
+      name,
+      project: name,
+      upstream: 'Unknown',
+      masterDistgit: copy,
+      maintainers: ['test@example.com'],
+      sourceBranch: version,
+      types: ['rpm'],
+      extra: { version },
+    };
+    return { packages: [pkg], warnings: [] };
   },
   distgitDir: (pkg) => join(config.default.datadir, pkg.name),
   getInfo: (pkg, _window, _run, type) =>

@@ -1,5 +1,5 @@
 import type { CommitWindow } from '../../lib/domain/discovery.ts';
-import type { CommitCandidate, CommitType, PackageInfo } from '../../lib/domain/packages.ts';
+import type { CommitCandidate, CommitType, PackageInfo, PackageList } from '../../lib/domain/packages.ts';
 
 /** Per-run settings a driver needs besides projects.ini. */
 export interface DriverRun {
@@ -22,7 +22,7 @@ export interface PackageCommits {
 
 /** DLRN's package-info driver contract (dlrn-spec §6.1). */
 export interface PkginfoDriver {
-  getPackages(run: DriverRun): Promise<PackageInfo[]>;
+  getPackages(run: DriverRun): Promise<PackageList>;
   getInfo(pkg: PackageInfo, window: CommitWindow, run: DriverRun, type: CommitType): Promise<PackageCommits>;
   /** Where the package's spec lives once its distgit is checked out. */
   distgitDir(pkg: PackageInfo): string;

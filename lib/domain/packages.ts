@@ -32,6 +32,13 @@ export interface PackageInfo {
   extra: Record<string, string>;
 }
 
+/** What a package-info driver lists: the packages, and what a person should be told about them. */
+export interface PackageList {
+  packages: PackageInfo[];
+  /** For example a `tags=` value that no package carries. */
+  warnings: string[];
+}
+
 /**
  * One candidate build: a source commit combined with a distgit commit.
  * - `distroHash`: the distgit commit (`dev` in dev mode).

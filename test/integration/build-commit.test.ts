@@ -200,6 +200,33 @@ test('a noarch package builds from its git commit into the hashed directory with
   );
 });
 
+test('a source-branch pinned to a commit hash by a release tag builds that commit, and nothing newer', async (t) => {
+  const w = await world('pinned-tool', BUILD_OK, 'tags=zed');
+  const upstream = join(w.dir, 'upstream', 'pinned-tool');
+  const pinned = (await exec('git', ['-C', upstream, 'rev-list', '-n', '1', '1.0.0'])).stdout.trim();
+  // As RDO pins a stable release: the release's tag file overrides source-branch with a hash.
+  const info = join(w.dir, 'info');
+  await writeFile(
+    join(info, 'rdo.yml'),
+    (await readFile(join(info, 'rdo.yml'), 'utf8')) +
+      '  tags:\n    zed:\n      source-branch: ' +
+      pinned +
+      '\n',
+  );
+  const commit = await discover(t.title, w);
+  t.like(commit, { commitHash: pinned, commitBranch: pinned });
+  const { result } = await build(t.title, w, commit);
+  t.is(result.status, 'SUCCESS');
+  const rpm = result.artifacts.find((a) => a.endsWith('.noarch.rpm')) ?? '';
+  const { stdout } = await exec('rpm', ['-qp', '--qf', '%{version}', join(w.datadir, rpm)]);
+  t.is(stdout, '1.0.0', 'the tagged commit, not the one after it');
+  const row = await w.db.models.Commit.findByPk(result.commitId);
+  t.like(row?.get({ plain: true }), { commitHash: pinned, commitBranch: pinned, status: 'SUCCESS' });
+  const input = runInput({ infoRepo: info, cwd: w.dir, dev: false, local: false });
+  const again = await executeWorkflow<RunResult>(env, t.title, w, 'run', [input]);
+  t.deepEqual(again.result.queue, [], 'the upstream has a newer commit, but the pin holds');
+});
+
 test('a spec that does not parse is recorded FAILED with the rpmbuild error and not retried', async (t) => {
   const w = await world('broken-spec');
   await commitFiles(
