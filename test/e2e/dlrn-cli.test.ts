@@ -126,6 +126,20 @@ test.serial('--status prints the type, name and status of each package', async (
   t.is(stdout.split('\n').filter((l) => l.endsWith(' NO_BUILD')).length, 12);
 });
 
+test.serial('a tags= value no package carries is a warning naming the tags there are', async (t) => {
+  const typo = ['--config-override', 'DEFAULT.tags=deom'];
+  const warning =
+    'warning: tags=deom: no package in demo.yml carries the tag deom; the tags there are demo\n';
+  const status = await run(['--config-file', ini, ...temporalFlags(), ...typo, '--status']);
+  t.is(status.code, 0);
+  t.is(status.stdout, '');
+  t.true(status.stderr.includes(warning), status.stderr);
+  const planned = await run(['--config-file', ini, ...temporalFlags(), ...typo, '--dry-run']);
+  t.is(planned.code, 0);
+  t.true(planned.stderr.includes(warning), planned.stderr);
+  t.regex(planned.stdout, /^Nothing new to build: 0 packages checked/m);
+});
+
 test.serial('--recheck needs a package, and names one that has no build', async (t) => {
   const without = await run(['--config-file', ini, '--recheck']);
   t.is(without.code, 1);
