@@ -6,15 +6,32 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { DlrnError } from '../lib/domain/errors.ts';
 
-const toFailure = (err: unknown): unknown =>
-  err instanceof DlrnError
-    ? ApplicationFailure.create({
-        type: err.name,
-        message: err.message,
-        nonRetryable: !err.retryable,
-        cause: err,
-      })
-    : err;
+/**
+ * A database library's error with what it knows in its message: Sequelize's bare "Validation
+ * error" becomes "Validation error: <each item's message>", and a driver's error its own words.
+ */
+const withDetails = (err: Error): Error => {
+  if (!err.name.startsWith('Sequelize')) return err;
+  const items = (err as { errors?: { message?: string }[] }).errors ?? [];
+  const parent = (err as { parent?: { message?: string } }).parent?.message;
+  const details = [
+    ...items.map((e) => e.message),
+    ...(parent && parent !== err.message ? [parent] : []),
+  ].filter(Boolean);
+  if (details.length === 0) return err;
+  return new Error(`${err.message}: ${details.join('; ')}`, { cause: err });
+};
+
+const toFailure = (err: unknown): unknown => {
+  if (err instanceof DlrnError)
+    return ApplicationFailure.create({
+      type: err.name,
+      message: err.message,
+      nonRetryable: !err.retryable,
+      cause: err,
+    });
+  return err instanceof Error ? withDetails(err) : err;
+};
 
 type ActivityMap = Record<string, (...args: never[]) => Promise<unknown>>;
 

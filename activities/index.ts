@@ -23,13 +23,19 @@ import { applyPurgeSteps, planPurge, removeAggregates, type PurgePlanInput } fro
 import type { PurgeAction } from '../lib/domain/purge.ts';
 import { fetchRemoteCommits, prepareImport, type RemoteCommit } from './remote/import.ts';
 import {
+  aggregateBatch,
   aggregatePromotion,
   deletePromotion,
+  promoteItem,
   recordPromotion,
   restoreAggregate,
   restorePromotion,
   setPromotionAggregate,
+  settleBatchAggregate,
   switchPromotion,
+  undoPromoteItem,
+  type PromotedItem,
+  type PromoteItemInput,
   type PromotionRow,
 } from './repo/promotions.ts';
 import type { PromotionLink } from '../lib/repo/promote.ts';
@@ -69,7 +75,7 @@ export type { PostBuildInput, PostBuildResult, PublishedPackage } from './repo/p
 export type { ReportsInput } from './repo/reports.ts';
 export type { PurgePlan, PurgePlanInput, PurgeListing } from './repo/purge.ts';
 export type { RemoteCommit, ImportDecision } from './remote/import.ts';
-export type { PromotionRow } from './repo/promotions.ts';
+export type { PromotedItem, PromoteItemInput, PromotionRow } from './repo/promotions.ts';
 export type { WebhookEvent, WebhookEventType } from './notify/webhook.ts';
 export type { PromotionLink } from '../lib/repo/promote.ts';
 export type { FailureMailInput, FailureMailResult } from './notify/mail.ts';
@@ -108,6 +114,10 @@ export const createActivities = (deps: ActivityDeps) =>
         removeAggregates: (dirs: string[]) => removeAggregates(deps, dirs),
         fetchRemoteCommits: (repoUrl: string) => fetchRemoteCommits(deps, repoUrl),
         prepareImport: (input: { repoUrl: string; remote: RemoteCommit }) => prepareImport(deps, input),
+        promoteItem: (input: PromoteItemInput) => promoteItem(deps, input),
+        undoPromoteItem: (input: PromoteItemInput & PromotedItem) => undoPromoteItem(deps, input),
+        aggregateBatch: (input: { name: string; promotionId: number }) => aggregateBatch(deps, input),
+        settleBatchAggregate: (input: { name: string }) => settleBatchAggregate(deps, input),
         switchPromotion: (link: PromotionLink) => switchPromotion(deps, link),
         restorePromotion: (input: { link: string; previous: string | null }) => restorePromotion(deps, input),
         recordPromotion: (row: PromotionRow) => recordPromotion(deps, row),

@@ -7,7 +7,7 @@
  */
 import { Connection, Client } from '@temporalio/client';
 import type { DlrnConfig } from '../lib/config/index.ts';
-import { openDatabase } from '../lib/db/index.ts';
+import { openDatabase, type Database } from '../lib/db/index.ts';
 import { InputError } from '../lib/domain/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 import {
@@ -78,6 +78,14 @@ const printReport = (report: SiteCheckReport, json: boolean): void => {
   );
 };
 
+/** The site could not be read at all: one line (or one JSON object) saying why; exit 1. */
+const cannotCheck = (err: unknown, json: boolean): number => {
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) say(JSON.stringify({ ok: false, error: message }));
+  else say(`site not checked: ${message}`);
+  return EXIT_FAILURE;
+};
+
 const main = async (): Promise<number> => {
   const flags = addConfigOptions(
     newCommand('dlrn-check', "Verify a site's invariants and list every violation."),
@@ -91,11 +99,16 @@ const main = async (): Promise<number> => {
     throw new InputError(`argument --stale-after: "${flags.staleAfter}" is not a whole number of minutes`);
   const config = await readConfig(flags);
   const logger = createLogger({ debug: flags.debug, name: 'dlrn-check', level: 'error' });
-  // A check changes nothing, so it does not migrate the database either.
-  const db = await openDatabase(config.default.databaseConnection, {
-    migrate: false,
-    logSql: (sql) => logger.debug({ sql }, 'query'),
-  });
+  // A check changes nothing: no migration, and a SQLite file opened read-only (not created).
+  let db: Database;
+  try {
+    db = await openDatabase(config.default.databaseConnection, {
+      readOnly: true,
+      logSql: (sql) => logger.debug({ sql }, 'query'),
+    });
+  } catch (err) {
+    return cannotCheck(err, flags.json);
+  }
   const temporal = await reachTemporal(config);
   try {
     const report = await checkSite({
@@ -107,6 +120,10 @@ const main = async (): Promise<number> => {
     });
     printReport(report, flags.json);
     return report.violations.length === 0 ? EXIT_OK : EXIT_FAILURE;
+  } catch (err) {
+    // A database with no DLRN tables, one that went away: one line, not a stack trace.
+    if (!(err instanceof Error) || !/^Sequelize|^DatabaseError$/.test(err.name)) throw err;
+    return cannotCheck(err, flags.json);
   } finally {
     if (!('skipped' in temporal)) await temporal.close();
     await db.close();

@@ -6,15 +6,10 @@ import { Router, type RouterContext } from '@koa/router';
 import { randomBytes } from 'node:crypto';
 import { Op, type WhereOptions } from 'sequelize';
 import { z } from 'zod';
-import { knownComponents, type CommitAttributes, type PromotionAttributes } from '../../lib/db/index.ts';
-import { aggregateRepoFiles } from '../../lib/repo/aggregate.ts';
+import type { CommitAttributes, PromotionAttributes } from '../../lib/db/index.ts';
+import { applyPromotion } from '../../lib/repo/promotion-change.ts';
 import { promoteBatchWorkflowId } from '../../lib/domain/temporal-names.ts';
-import {
-  assertLinkable,
-  promotionLink,
-  switchPromotionLink,
-  type PromotionLink,
-} from '../../lib/repo/promote.ts';
+import { assertLinkable, promotionLink, type PromotionLink } from '../../lib/repo/promote.ts';
 import type { promoteBatch, PromoteBatchResult } from '../../workflows/promote-batch.ts';
 import { emitEvent, requireTemporal, workflowError } from '../temporal.ts';
 import { commitsById, findCommit, NOT_FOUND, repoHash, repoUrl, requireCommit } from '../commits.ts';
@@ -153,19 +148,19 @@ const promote =
     const commit = await requireCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
     const link = promotionLink(deps.config, commit, p.promote_name);
     await assertLinkable(link);
-    // A link that cannot be made is a ToolError: a 500 with DLRN's message.
-    await switchPromotionLink(link);
-    const aggregateHash = deps.config.default.useComponents
-      ? await aggregateRepoFiles(deps.config, p.promote_name, await knownComponents(deps.db))
-      : null;
     const timestamp = Math.trunc(nowSeconds(deps));
-    await deps.db.models.Promotion.create({
-      commitId: commit.id,
-      promotionName: p.promote_name,
-      timestamp,
-      user: ctx.state.user ?? null,
-      component: commit.component,
-      aggregateHash,
+    // Under the name's lock, the link and the row together: a link that cannot be made is a
+    // ToolError (a 500 with DLRN's message), a row that cannot be written puts the link back.
+    const { aggregateHash } = await applyPromotion(deps, {
+      link,
+      row: {
+        commitId: commit.id,
+        promotionName: p.promote_name,
+        timestamp,
+        user: ctx.state.user ?? null,
+        component: commit.component,
+      },
+      aggregate: deps.config.default.useComponents,
     });
     const body = promotionBody(
       deps.config.default.baseurl,
@@ -221,6 +216,8 @@ const runPromoteBatch = async (
             promoteName: p.promote_name,
             component: commit.component,
             link,
+            commitHash: commit.commitHash ?? '',
+            distroHash: commit.distroHash ?? '',
           })),
           user,
           timestamp,

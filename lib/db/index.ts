@@ -2,6 +2,7 @@
  * Opens DLRN's database from its SQLAlchemy URL, applies our migrations (which adopt a
  * DLRN-made database as it is), and hands back the models.
  */
+import { existsSync } from 'node:fs';
 import lockfile from 'proper-lockfile';
 import { Sequelize, type Options } from 'sequelize';
 import { DatabaseError } from '../domain/errors.ts';
@@ -28,7 +29,15 @@ interface OpenOptions {
   logSql?: (sql: string) => void;
   /** SQLite: switch the file to write-ahead logging (`[database] sqlite_wal`). */
   sqliteWal?: boolean;
+  /**
+   * Reads only (`dlrn-check`): no migration, and a SQLite file is opened read-only; one that does
+   * not exist is a DatabaseError instead of a new empty file.
+   */
+  readOnly?: boolean;
 }
+
+/** SQLite's SQLITE_OPEN_READONLY flag, as the sqlite3 module passes it. */
+const SQLITE_OPEN_READONLY = 1;
 
 const sequelizeOptions = (target: DatabaseTarget, logSql?: (sql: string) => void): Options => {
   const base: Options = { dialect: target.dialect, logging: logSql ?? false };
@@ -98,7 +107,15 @@ export const openDatabase = async (
   options: OpenOptions = {},
 ): Promise<Database> => {
   const target = typeof url === 'string' ? parseDatabaseUrl(url, options.cwd) : url;
-  const sequelize = new Sequelize(sequelizeOptions(target, options.logSql));
+  const readOnlyFile = options.readOnly && target.dialect === 'sqlite' && target.storage !== ':memory:';
+  if (readOnlyFile && !existsSync(target.storage ?? ''))
+    throw new DatabaseError(
+      `no database at ${target.storage ?? ''}: nothing has been built with this database_connection yet`,
+    );
+  const sequelize = new Sequelize({
+    ...sequelizeOptions(target, options.logSql),
+    ...(readOnlyFile ? { dialectOptions: { mode: SQLITE_OPEN_READONLY } } : {}),
+  });
   if (target.dialect === 'sqlite') waitForLocks(sequelize);
   try {
     await sequelize.authenticate();
@@ -112,7 +129,7 @@ export const openDatabase = async (
     // Persistent in the file: every process opening it after this one logs ahead too.
     if (options.sqliteWal && target.dialect === 'sqlite' && target.storage !== ':memory:')
       await sequelize.query('PRAGMA journal_mode=WAL');
-    if (options.migrate !== false) await migrateExclusively(sequelize, target);
+    if (options.migrate !== false && !options.readOnly) await migrateExclusively(sequelize, target);
   } catch (err) {
     await sequelize.close();
     throw new DatabaseError(`cannot migrate database ${target.display}: ${(err as Error).message}`, {

@@ -5,7 +5,7 @@
  * are left as they are, and `alembic_version` is stamped at DLRN's head so alembic stays usable.
  * Later migrations only add to the schema.
  */
-import { QueryTypes, type QueryInterface, type Sequelize } from 'sequelize';
+import { DataTypes, QueryTypes, type QueryInterface, type Sequelize } from 'sequelize';
 import { SequelizeStorage, Umzug, type MigrationParams } from 'umzug';
 import { ALEMBIC_HEAD, createTableSql, DLRN_TABLES, type SqlDialect, type TableDef } from './schema.ts';
 
@@ -150,6 +150,26 @@ const dropIndexesOf =
     for (const index of indexes) await qi.removeIndex(index.table, index.name);
   };
 
+/**
+ * Our own table (DLRN's stay as they are): which promotion row each item of a promote-batch
+ * saga created, so a step retried after its worker died finds its row instead of adding another,
+ * and its undo deletes exactly that row.
+ */
+export const PROMOTION_STEPS_TABLE = 'dlrnt_promotion_steps';
+
+const createPromotionSteps = async ({ context: sequelize }: MigrationParams<Context>): Promise<void> => {
+  await sequelize.getQueryInterface().createTable(PROMOTION_STEPS_TABLE, {
+    batch_id: { type: DataTypes.STRING(255), allowNull: false, primaryKey: true },
+    item: { type: DataTypes.INTEGER, allowNull: false, primaryKey: true },
+    promotion_id: { type: DataTypes.INTEGER, allowNull: false },
+    previous_target: { type: DataTypes.TEXT, allowNull: true },
+  });
+};
+
+const dropPromotionSteps = async ({ context: sequelize }: MigrationParams<Context>): Promise<void> => {
+  await sequelize.getQueryInterface().dropTable(PROMOTION_STEPS_TABLE);
+};
+
 const MIGRATION_TABLE = 'dlrnt_migrations';
 
 export const createMigrator = (sequelize: Sequelize): Umzug<Context> =>
@@ -162,6 +182,7 @@ export const createMigrator = (sequelize: Sequelize): Umzug<Context> =>
         up: createIndexes([VOTE_TIME_INDEX]),
         down: dropIndexesOf([VOTE_TIME_INDEX]),
       },
+      { name: '0004-promotion-steps', up: createPromotionSteps, down: dropPromotionSteps },
     ],
     context: sequelize,
     storage: new SequelizeStorage({ sequelize, tableName: MIGRATION_TABLE }),

@@ -11,6 +11,13 @@ import { join } from 'node:path';
 import type { DlrnConfig } from '../config/index.ts';
 import { switchLink, VERSIONS_HEADER } from './links.ts';
 
+/** The three links of `name`'s aggregate in `repos/<name>/`. */
+export const aggregateLinks = (config: DlrnConfig, name: string): string[] => {
+  const reponame = config.default.reponame ?? 'delorean';
+  const top = join(config.default.datadir, 'repos', name);
+  return [`${reponame}.repo`, `${reponame}.repo.md5`, 'versions.csv'].map((f) => join(top, f));
+};
+
 /**
  * Builds the aggregate for `name` (`current`, `consistent`, a promotion name) over `components`
  * (sorted here) and returns its hash.

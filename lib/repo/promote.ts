@@ -11,7 +11,7 @@ import type { CommitAttributes } from '../db/index.ts';
 import { ForbiddenError, GoneError, InputError, ToolError } from '../domain/errors.ts';
 import { PURGED_FLAG } from '../domain/purge.ts';
 import { commitDir } from '../domain/repo-layout.ts';
-import { switchLink } from './links.ts';
+import { switchLink, uniqueTempLink } from './links.ts';
 
 /** Names DLRN reserves for its own links (refused with DLRN's 403). */
 const RESERVED_NAMES = ['current', 'consistent'];
@@ -27,7 +27,7 @@ const SITE_NAMES = [
   'component',
 ];
 
-/** A file name's limit in bytes, less the `_` of the link's temporary name (links.ts). */
+/** A file name's limit in bytes, less one: what DLRN's `<name>_` temporary link left (kept so limits do not move). */
 const MAX_NAME_BYTES = 254;
 
 /**
@@ -59,6 +59,18 @@ export interface PromotionLink {
   target: string;
 }
 
+/** The repository a promotion of `commit` points at (absolute), in its component's tree. */
+export const promotionTarget = (config: DlrnConfig, commit: CommitAttributes): string =>
+  join(
+    resolve(config.default.datadir, 'repos'),
+    commitDir({
+      commitHash: commit.commitHash ?? '',
+      distroHash: commit.distroHash,
+      extendedHash: commit.extendedHash,
+      component: commit.component,
+    }),
+  );
+
 /**
  * Where promoting `commit` as `name` puts the link; refuses reserved names, names that leave
  * the base directory, and purged commits, before anything is touched.
@@ -72,13 +84,7 @@ export const promotionLink = (config: DlrnConfig, commit: CommitAttributes, name
   const base = component ? join(repos, 'component', component) : repos;
   const link = resolve(base, name);
   if (name === '' || dirname(link) !== base) throw new ForbiddenError(`Invalid promote_name ${name}`);
-  const dir = commitDir({
-    commitHash: commit.commitHash ?? '',
-    distroHash: commit.distroHash,
-    extendedHash: commit.extendedHash,
-    component: commit.component,
-  });
-  return { base, link, target: join(repos, dir) };
+  return { base, link, target: promotionTarget(config, commit) };
 };
 
 /** Refuses (400) a promotion whose link's place holds a file or a folder, not a link. */
@@ -97,15 +103,17 @@ export const currentTarget = async (link: string): Promise<string | undefined> =
 };
 
 /**
- * Switches the link atomically; returns the previous target, for an undo. A file system that
- * refuses is a ToolError with DLRN's message.
+ * Switches the link atomically, through a temporary link of its own (many requests promote at
+ * once); returns the previous target, for an undo. A file system that refuses is a ToolError
+ * with DLRN's words and the error's code, naming paths from the datadir down, not the server's.
  */
-export const switchPromotionLink = async (p: PromotionLink): Promise<string | undefined> => {
+export const switchPromotionLink = async (p: PromotionLink, datadir: string): Promise<string | undefined> => {
   const previous = await currentTarget(p.link);
   try {
-    await switchLink(p.link, p.target);
+    await switchLink(p.link, p.target, uniqueTempLink(p.link));
   } catch (err) {
-    throw new ToolError(`Symlink creation failed with error: ${(err as Error).message}`, { cause: err });
+    const message = (err as Error).message.split(`${resolve(datadir)}/`).join('');
+    throw new ToolError(`Symlink creation failed with error: ${message}`, { cause: err });
   }
   return previous;
 };
@@ -113,5 +121,5 @@ export const switchPromotionLink = async (p: PromotionLink): Promise<string | un
 /** Puts a link back as it was before a switch: at `previous`, or gone when there was none. */
 export const restorePromotionLink = async (link: string, previous: string | undefined): Promise<void> => {
   if (previous === undefined) await rm(link, { force: true });
-  else await switchLink(link, resolve(dirname(link), previous));
+  else await switchLink(link, resolve(dirname(link), previous), uniqueTempLink(link));
 };

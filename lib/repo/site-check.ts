@@ -10,8 +10,10 @@ import { join, relative, resolve } from 'node:path';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { DlrnConfig } from '../config/index.ts';
 import type { CommitAttributes, Database } from '../db/index.ts';
+import { QueryTypes } from 'sequelize';
 import { PURGED_FLAG } from '../domain/purge.ts';
 import { commitDir } from '../domain/repo-layout.ts';
+import { promotionTarget } from './promote.ts';
 
 /** Every kind of violation, in the order they are listed. */
 const VIOLATION_CODES = [
@@ -23,6 +25,8 @@ const VIOLATION_CODES = [
   'missing-versions',
   'current-missing',
   'current-outdated',
+  'promotion-missing',
+  'promotion-mismatch',
   'duplicate-success',
   'orphan-build',
   'stale-lock',
@@ -322,6 +326,52 @@ const checkPointers = async (
   return violations;
 };
 
+/**
+ * Each promotion name's link against its newest row (the one `/api/promotions` lists first): the
+ * link must exist and point at that row's repository (in component mode, per component). A
+ * purged commit's promotion is left to the dangling-link check.
+ */
+const checkPromotions = async (config: DlrnConfig, db: Database, datadir: string): Promise<Violation[]> => {
+  const components = config.default.useComponents;
+  const group = components ? 'promotion_name, component' : 'promotion_name';
+  const newest = await db.sequelize.query<{
+    name: string;
+    component: string | null;
+    commit_id: number;
+    id: number;
+  }>(
+    `SELECT p.id AS id, p.promotion_name AS name, p.component AS component, p.commit_id AS commit_id
+       FROM promotions p WHERE p.id IN (SELECT MAX(id) FROM promotions GROUP BY ${group})
+      ORDER BY p.promotion_name, p.component`,
+    { type: QueryTypes.SELECT },
+  );
+  const commits = new Map(
+    (await db.models.Commit.findAll({ where: { id: newest.map((n) => n.commit_id) } })).map((c) => [
+      c.getDataValue('id'),
+      c.get({ plain: true }),
+    ]),
+  );
+  const violations: Violation[] = [];
+  for (const row of newest) {
+    const commit = commits.get(row.commit_id);
+    if (!commit || ((commit.flags ?? 0) & PURGED_FLAG) !== 0) continue;
+    const base = components ? join('repos', 'component', commit.component ?? 'None') : 'repos';
+    const link = join(base, row.name);
+    const want = relative(datadir, promotionTarget(config, commit));
+    const points = await readlink(join(datadir, link)).catch(() => undefined);
+    const rowText = `newest row ${row.id} (${short(commit.commitHash)}/${short(commit.distroHash)})`;
+    if (points === undefined)
+      violations.push({ code: 'promotion-missing', subject: link, detail: `${rowText} promotes ${want}` });
+    else if (relative(datadir, resolve(datadir, base, points)) !== want)
+      violations.push({
+        code: 'promotion-mismatch',
+        subject: link,
+        detail: `-> ${points}, but its ${rowText} promotes ${want}`,
+      });
+  }
+  return violations;
+};
+
 const ageMinutes = (now: number, mtimeMs: number) => Math.floor((now - mtimeMs) / 60_000);
 
 /** A post-build lock no holder refreshes, and build workspaces nobody has touched for long. */
@@ -402,6 +452,7 @@ export const checkSite = async (options: SiteCheckOptions): Promise<SiteCheckRep
 
   const violations: Violation[] = [];
   violations.push(...(await checkPointers(config, db, datadir, newest)));
+  violations.push(...(await checkPromotions(config, db, datadir)));
   violations.push(...(await checkDirectories(datadir, reponame, checked)));
   const walked = await checkLinks(datadir);
   violations.push(...walked.violations);

@@ -341,3 +341,63 @@ test('current must exist once a build succeeded, consistent once its vote was re
     'missing-link repos/consistent (a consistent vote was recorded)',
   ]);
 });
+
+test('a promotion link that is not where its newest row says is reported; a missing one too', async (t) => {
+  const site = await siteCopy('promotions');
+  const [first, second] = rows;
+  if (!first || !second) throw new Error('two builds expected');
+  await site.withDb(async (db) => {
+    for (const [commit, name] of [
+      [first, 'ci-passed'],
+      [second, 'ci-passed'],
+      [first, 'tripleo-ci'],
+    ] as const)
+      await db.models.Promotion.create({
+        commitId: commit.id,
+        promotionName: name,
+        timestamp: 1,
+        user: null,
+        component: null,
+        aggregateHash: null,
+      });
+  });
+  // ci-passed's newest row promotes the second build; its link still shows the first.
+  await symlink(dirOf(first).replace(/^repos\//, ''), join(site.data, 'repos', 'ci-passed'));
+  const result = await site.check();
+  t.is(result.code, 1);
+  t.deepEqual(
+    lines(result.stdout).filter((l) => l.startsWith('promotion-')),
+    [
+      `promotion-missing repos/tripleo-ci newest row 3 (${(first.commitHash ?? '').slice(0, 8)}/${(first.distroHash ?? '').slice(0, 8)}) promotes ${dirOf(first)}`,
+      `promotion-mismatch repos/ci-passed -> ${dirOf(first).replace(/^repos\//, '')}, but its newest row 2 (${(second.commitHash ?? '').slice(0, 8)}/${(second.distroHash ?? '').slice(0, 8)}) promotes ${dirOf(second)}`,
+    ],
+  );
+});
+
+test('no database yet: one line (or one JSON object), exit 1, and no file made', async (t) => {
+  const root = join(dir, 'no-database');
+  await mkdir(root);
+  const missing = join(root, 'commits.sqlite');
+  const args = [
+    '--config-file',
+    join(built, 'projects.ini'),
+    '--config-override',
+    `DEFAULT.datadir=${join(root, 'data')}`,
+    '--config-override',
+    `DEFAULT.database_connection=sqlite:///${missing}`,
+  ];
+  const result = await runCli('dlrn-check', args, { cwd: root });
+  t.is(result.code, 1);
+  t.is(
+    result.stdout,
+    `site not checked: no database at ${missing}: nothing has been built with this database_connection yet\n`,
+  );
+  t.is(result.stderr, '');
+  const json = await runCli('dlrn-check', [...args, '--json'], { cwd: root });
+  t.is(json.code, 1);
+  t.deepEqual(JSON.parse(json.stdout), {
+    ok: false,
+    error: `no database at ${missing}: nothing has been built with this database_connection yet`,
+  });
+  await t.throwsAsync(readFile(missing), { code: 'ENOENT' }, 'the check made no database');
+});

@@ -191,7 +191,7 @@ for (const kind of DATABASE_KINDS) {
     const migrations = await selectAll(second.sequelize, 'dlrnt_migrations');
     t.deepEqual(
       migrations.map((m) => m.name),
-      ['0001-dlrn-schema', '0002-indexes', '0003-vote-time-index'],
+      ['0001-dlrn-schema', '0002-indexes', '0003-vote-time-index', '0004-promotion-steps'],
     );
     const vote = await second.models.CiVote.findOne();
     t.is(vote?.get('ciVote'), true);
@@ -207,7 +207,7 @@ for (const kind of DATABASE_KINDS) {
     const migrations = await selectAll(dbs[0].sequelize, 'dlrnt_migrations');
     t.deepEqual(
       migrations.map((m) => m.name),
-      ['0001-dlrn-schema', '0002-indexes', '0003-vote-time-index'],
+      ['0001-dlrn-schema', '0002-indexes', '0003-vote-time-index', '0004-promotion-steps'],
     );
     t.deepEqual(await alembicVersions(dbs[0].sequelize), [ALEMBIC_HEAD]);
   });

@@ -5,7 +5,8 @@
  * the workers load now: from build-commit.test.ts, buildCommit's success, failed spec, retried
  * success, RETRY, build joined to a finished one and failure with a webhook child; from
  * post-build.test.ts, runs of six builds at once on two workers, of a failed build, and the first
- * run of a chain that continued as new; from promote-batch.test.ts, a batch rolled back.
+ * run of a chain that continued as new; from promote-batch.test.ts, a batch rolled back (as
+ * promoteItem steps, and as the separate steps batches ran before it, which `patched` keeps).
  */
 import proto from '@temporalio/proto';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -45,6 +46,7 @@ test('buildCommit outcomes, runs and a rolled-back promote batch have recorded h
       'build-commit-retry',
       'build-commit-success',
       'build-commit-webhook',
+      'promote-batch-item-rolled-back',
       'promote-batch-rolled-back',
       'run-continued-as-new',
       'run-failed-build',
@@ -70,9 +72,9 @@ for (const name of names) {
         last?.workflowExecutionFailedEventAttributes,
       name,
     );
-    const first = { run: 'planRun', promote: 'switchPromotion', build: 'prepareSources' }[
-      name.split('-')[0] ?? ''
-    ];
+    const first = name.startsWith('promote-batch-item')
+      ? 'promoteItem'
+      : { run: 'planRun', promote: 'switchPromotion', build: 'prepareSources' }[name.split('-')[0] ?? ''];
     if (first && name !== 'build-commit-already-built.json') t.true(scheduled.includes(first), name);
     await t.notThrowsAsync(
       Worker.runReplayHistory(
