@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { DlrnError } from '../lib/domain/errors.ts';
+import { diskFullError, isDiskFull } from './disk.ts';
 
 /**
  * A database library's error with what it knows in its message: Sequelize's bare "Validation
@@ -22,7 +23,10 @@ const withDetails = (err: Error): Error => {
   return new Error(`${err.message}: ${details.join('; ')}`, { cause: err });
 };
 
-const toFailure = (err: unknown): unknown => {
+const toFailure = (err: unknown, datadir: string): unknown => {
+  // A full disk is told as one wherever it shows (ENOSPC, a tool's words), naming where.
+  if (!(err instanceof DlrnError) || err.name === 'BuildFailedError' || err.name === 'GitError')
+    if (isDiskFull(err)) err = diskFullError(err, datadir);
   if (err instanceof DlrnError)
     return ApplicationFailure.create({
       type: err.name,
@@ -41,12 +45,15 @@ export const wrapEach = <T extends ActivityMap>(
   wrap: (fn: (...args: never[]) => Promise<unknown>) => (...args: never[]) => Promise<unknown>,
 ): T => Object.fromEntries(Object.entries(activities).map(([name, fn]) => [name, wrap(fn)])) as T;
 
-/** Wraps every activity of an object so our errors reach workflows as typed failures. */
-export const withFailures = <T extends ActivityMap>(activities: T): T =>
+/**
+ * Wraps every activity of an object so our errors reach workflows as typed failures; a full disk
+ * is named as such, with the room left (`datadir` when the error names no path).
+ */
+export const withFailures = <T extends ActivityMap>(activities: T, datadir: string): T =>
   wrapEach(activities, (fn) => async (...args) => {
     try {
       return await fn(...args);
     } catch (err) {
-      throw toFailure(err);
+      throw toFailure(err, datadir);
     }
   });

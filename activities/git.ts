@@ -2,6 +2,8 @@
  * Git with simple-git, as DLRN's `refreshrepo` and `getinfo` use it (dlrn-spec §4.4, §6.2):
  * clone or refresh a repository at a branch with DLRN's fallback rules, and list commits.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { withLockDir } from '../lib/lock.ts';
@@ -10,10 +12,13 @@ import { promisify } from 'node:util';
 import { simpleGit } from 'simple-git';
 import { fallbackRefs, type FallbackRules } from '../lib/domain/branches.ts';
 import { GitError } from '../lib/domain/errors.ts';
+import { killProcessGroup, trackGroup } from './process-groups.ts';
 
 export interface RefreshOptions extends FallbackRules {
   /** `--local`: use an existing checkout as it is; clone only when missing. */
   local: boolean;
+  /** `[git] stall_timeout`: seconds a clone or fetch may go without progress. */
+  stallSeconds: number;
   /** Run the branch commands here (a distgit subdirectory) instead of the clone's root. */
   fullPath?: string;
 }
@@ -59,6 +64,116 @@ const headOf = async (dir: string): Promise<{ head: string; time: number }> => {
   return { head, time: Number(time) };
 };
 
+/** A clone or fetch that waits on a server, for the run's progress ("waiting on git for ..."). */
+export interface GitWait {
+  op: 'clone' | 'fetch';
+  url: string;
+  /** Epoch milliseconds it started. */
+  since: number;
+}
+
+const waitScope = new AsyncLocalStorage<(wait: GitWait | undefined) => void>();
+
+/** Runs `work` with `onWait` told when each clone or fetch in it starts (a wait) and ends. */
+export const watchingGit = <T>(
+  onWait: (wait: GitWait | undefined) => void,
+  work: () => Promise<T>,
+): Promise<T> => waitScope.run(onWait, work);
+
+/** The last line git wrote that says something (not its progress counters). */
+const lastWords = (stderr: string): string =>
+  stderr
+    .split(/[\r\n]+/)
+    .map((l) => l.trim())
+    .filter(
+      (l) =>
+        l !== '' &&
+        !/^(Cloning into|remote: (Counting|Compressing|Enumerating|Total)|Receiving|Resolving|Updating files)/.test(
+          l,
+        ),
+    )
+    .at(-1) ?? '';
+
+/**
+ * `git clone` or `git fetch`, which wait on a server, bounded: with progress on (so a transfer
+ * that moves is never taken for a stall), https giving up below 1000 bytes a second for the
+ * stall time and ssh's connection and keep-alive bounded the same (git's own words then), no
+ * prompt for credentials, and a watchdog that kills git's whole process group when it writes
+ * nothing for longer than that (git:// has no timeout of its own). Fails with git's message.
+ */
+export const gitNetwork = (
+  cwd: string | undefined,
+  op: 'clone' | 'fetch',
+  args: string[],
+  options: { url: string; stallSeconds: number },
+): Promise<string> =>
+  new Promise((resolvePromise, reject) => {
+    const stall = options.stallSeconds;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_HTTP_LOW_SPEED_LIMIT: '1000',
+      GIT_HTTP_LOW_SPEED_TIME: String(stall),
+      GIT_SSH_COMMAND:
+        process.env.GIT_SSH_COMMAND ??
+        `ssh -o BatchMode=yes -o ConnectTimeout=${stall} -o ServerAliveInterval=${Math.max(1, Math.ceil(stall / 3))} -o ServerAliveCountMax=3`,
+    };
+    const child = spawn('git', ['-c', 'advice.detachedHead=false', op, '--progress', ...args], {
+      ...(cwd ? { cwd } : {}),
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const untrack = trackGroup(child.pid);
+    const onWait = waitScope.getStore();
+    onWait?.({ op, url: options.url, since: Date.now() });
+    let stdout = '';
+    let stderr = '';
+    let stalled = false;
+    let watchdog: NodeJS.Timeout;
+    // A few seconds past git's own bound, so git's words come first when it has them.
+    const arm = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(
+        () => {
+          stalled = true;
+          killProcessGroup(child.pid);
+        },
+        (stall + 5) * 1000,
+      );
+    };
+    arm();
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+      arm();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr = (stderr + c.toString('utf8')).slice(-16_384);
+      arm();
+    });
+    const finish = () => {
+      clearTimeout(watchdog);
+      untrack();
+      onWait?.(undefined);
+    };
+    child.on('error', (err) => {
+      finish();
+      reject(err);
+    });
+    child.on('close', (code) => {
+      finish();
+      if (code === 0 && !stalled) return resolvePromise(stdout);
+      const said = lastWords(stderr);
+      if (stalled)
+        return reject(
+          new Error(
+            `no answer from the server for ${stall} s ([git] stall_timeout)${said ? `; git said: ${said}` : ''}`,
+          ),
+        );
+      reject(new Error(said || `git ${op} exited with code ${code ?? 'none'}`));
+    });
+  });
+
 const sameUrl = (a: string, b: string): boolean => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 
 /**
@@ -89,7 +204,7 @@ const ensureClone = async (
   url: string,
   path: string,
   branch: string,
-  local: boolean,
+  { local, stallSeconds }: Pick<RefreshOptions, 'local' | 'stallSeconds'>,
 ): Promise<{ cloned: boolean; onBranch: boolean }> => {
   if (existsSync(path) && !local) {
     const remotes = await simpleGit(path)
@@ -98,16 +213,21 @@ const ensureClone = async (
     if (!remotes.some((r) => sameUrl(r.refs.fetch, url))) await rm(path, { recursive: true, force: true });
   }
   if (existsSync(path)) return { cloned: false, onBranch: false };
+  const bound = { url, stallSeconds };
   try {
-    await simpleGit().clone(url, path, ['--branch', branch]);
+    await gitNetwork(undefined, 'clone', ['--branch', branch, '--', url, path], bound);
     return { cloned: true, onBranch: true };
-  } catch {
-    // No such branch (a fallback follows), or the clone failed: its own error says which.
+  } catch (err) {
     await rm(path, { recursive: true, force: true });
+    // A server that does not answer does not answer the second clone either.
+    if (message(err).startsWith('no answer from the server'))
+      throw new GitError(`cannot clone ${url}: ${message(err)}`, { cause: err });
+    // Else: no such branch (a fallback follows), or the clone failed: its own error says which.
   }
   try {
-    await simpleGit().clone(url, path);
+    await gitNetwork(undefined, 'clone', ['--', url, path], bound);
   } catch (err) {
+    await rm(path, { recursive: true, force: true });
     throw new GitError(`cannot clone ${url}: ${message(err)}`, { cause: err });
   }
   return { cloned: true, onBranch: false };
@@ -115,13 +235,21 @@ const ensureClone = async (
 
 /**
  * `git fetch --prune` of an existing clone (a clone that cannot be fetched is removed, so the
- * next run clones afresh); a local branch whose upstream is gone is dropped.
+ * next run clones afresh, as DLRN does; one whose server did not answer is kept for the next
+ * run to fetch again); a local branch whose upstream is gone is dropped.
  */
-const fetchClone = async (repo: Git, url: string, path: string, branch: string): Promise<void> => {
+const fetchClone = async (
+  repo: Git,
+  url: string,
+  path: string,
+  branch: string,
+  stallSeconds: number,
+): Promise<void> => {
   try {
-    await repo.raw(['fetch', '--prune', 'origin']);
+    await gitNetwork(path, 'fetch', ['--prune', 'origin'], { url, stallSeconds });
   } catch (err) {
-    await rm(path, { recursive: true, force: true });
+    if (!message(err).startsWith('no answer from the server'))
+      await rm(path, { recursive: true, force: true });
     throw new GitError(`cannot fetch ${url}: ${message(err)}`, { cause: err });
   }
   const tracking = await repo.raw(['branch', '-vv']);
@@ -165,12 +293,12 @@ const refreshUnlocked = async (
   branch: string,
   options: RefreshOptions,
 ): Promise<RefreshResult> => {
-  const { cloned, onBranch } = await ensureClone(url, path, branch, options.local);
+  const { cloned, onBranch } = await ensureClone(url, path, branch, options);
   const dir = options.fullPath ?? path;
   if ((options.local && !cloned) || onBranch) return { branch, ...(await headOf(dir)) };
   const repo = git(dir);
   // A clone made just now is fetched and has no stale branch to drop.
-  if (!cloned) await fetchClone(repo, url, path, branch);
+  if (!cloned) await fetchClone(repo, url, path, branch, options.stallSeconds);
   const used = await checkoutWithFallback(repo, url, branch, options);
   try {
     await repo.raw(['reset', '--hard', `origin/${used}`]);

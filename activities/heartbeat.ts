@@ -31,6 +31,30 @@ export const beat = (details?: unknown): void => {
   context.heartbeat(details ?? lastDetails.get(context));
 };
 
+/** What an activity waits for outside us (a database that does not answer), for the CLI. */
+export interface WaitingFor {
+  what: string;
+  /** Epoch milliseconds. */
+  since: number;
+  detail?: string;
+}
+
+/**
+ * Puts `wait` into the current activity's heartbeat details as `waitingFor` (or takes it out),
+ * beside what its step said; false outside a heartbeating activity.
+ */
+export const noteWait = (wait: WaitingFor | undefined): boolean => {
+  const context = currentActivity();
+  if (!context || context.info.isLocal) return false;
+  const last = lastDetails.get(context);
+  const rest = last !== null && typeof last === 'object' ? { ...(last as Record<string, unknown>) } : {};
+  delete rest.waitingFor;
+  const details = wait ? { ...rest, waitingFor: wait } : rest;
+  lastDetails.set(context, details);
+  context.heartbeat(details);
+  return true;
+};
+
 /** Wraps every activity of an object so it heartbeats every few seconds while it runs. */
 export const withHeartbeats = <T extends Record<string, (...args: never[]) => Promise<unknown>>>(
   activities: T,

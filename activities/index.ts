@@ -62,7 +62,7 @@ export type { DriverRun } from './pkginfo/index.ts';
 export type { RunProgramInput, RunProgramResult } from './run-program.ts';
 export type { RunManifest } from './run-manifest.ts';
 export type { ActivityTiming } from './timings.ts';
-export type { PlanRunInput, QueuedCommit, QueuedJob, RunPlan } from './plan-run.ts';
+export type { DiscoveryProgress, PlanRunInput, QueuedCommit, QueuedJob, RunPlan } from './plan-run.ts';
 export type { RpmResult } from './build/drivers.ts';
 export type { PreprocessResult } from './build/preprocess.ts';
 export type { RecordInput } from './build/record.ts';
@@ -129,6 +129,7 @@ export const createActivities = (deps: ActivityDeps) =>
         webhookTargets: () => webhookTargets(deps),
         postWebhook: (input: { url: string; event: WebhookEvent }) => postWebhook(deps, input),
       }),
+      deps.config.default.datadir,
     ),
     deps.timingsFile,
   );

@@ -18,6 +18,7 @@ import {
   writeSkiplist,
   type OrderResult,
 } from './discovery.ts';
+import { watchingGit, type GitWait } from './git.ts';
 import { beat } from './heartbeat.ts';
 import type { DriverRun } from './pkginfo/index.ts';
 import { readRunManifest, writeRunManifest } from './run-manifest.ts';
@@ -48,6 +49,17 @@ export type QueuedCommit = Pick<
   'projectName' | 'commitHash' | 'distroHash' | 'extendedHash' | 'component' | 'retries'
 >;
 
+/** The heartbeat of discovery: how far it is, what it waits on, what it skipped so far. */
+export interface DiscoveryProgress {
+  step: 'discovering';
+  done: number;
+  total: number;
+  /** Packages whose clone or fetch is waiting on a server now. */
+  waiting: ({ name: string } & GitWait)[];
+  /** The packages skipped so far (the newest 20 in a heartbeat). */
+  skipped: { name: string; error: string }[];
+}
+
 export interface RunPlan {
   /** Names of the packages selected. */
   packages: string[];
@@ -75,16 +87,43 @@ export const planRun = async (deps: ActivityDeps, input: PlanRunInput): Promise<
   const { packages: all, warnings } = await readPackageList(deps, input.driverRun);
   const { selected, unknown } = selectPackages(all, input.packageNames, input.projectNames);
   const rpm = selected.filter((pkg) => pkg.types.includes('rpm'));
-  let done = 0;
-  const found = await mapLimit(rpm, input.discoveryConcurrency, async (pkg) => {
-    const result = await discoverCommits(deps, {
-      pkg,
-      driverRun: input.driverRun,
-      type: 'rpm',
-      headOnly: input.headOnly,
-      keepBuilt: input.keepBuilt,
+  const progress: DiscoveryProgress = {
+    step: 'discovering',
+    done: 0,
+    total: rpm.length,
+    waiting: [],
+    skipped: [],
+  };
+  const waits = new Map<string, GitWait>();
+  // The newest skips only: the CLI tells each once, and the plan lists them all at the end.
+  const tell = () =>
+    beat({
+      ...progress,
+      skipped: progress.skipped.slice(-20),
+      waiting: [...waits].map(([name, wait]) => ({ name, ...wait })),
     });
-    beat({ step: 'discovering', done: ++done, total: rpm.length });
+  tell();
+  const found = await mapLimit(rpm, input.discoveryConcurrency, async (pkg) => {
+    // Each clone or fetch that waits on a server is in the heartbeat while it waits, so `dlrn`
+    // names the package and the server at once; a skipped package is told as soon as it is.
+    const onWait = (wait: GitWait | undefined) => {
+      if (wait) waits.set(pkg.name, wait);
+      else waits.delete(pkg.name);
+      tell();
+    };
+    const result = await watchingGit(onWait, () =>
+      discoverCommits(deps, {
+        pkg,
+        driverRun: input.driverRun,
+        type: 'rpm',
+        headOnly: input.headOnly,
+        keepBuilt: input.keepBuilt,
+      }),
+    );
+    progress.done++;
+    if (result.skipped) progress.skipped.push({ name: pkg.name, error: result.error ?? 'skipped' });
+    waits.delete(pkg.name);
+    tell();
     return { pkg, result };
   });
   const skipped = found.flatMap(({ pkg, result }) =>

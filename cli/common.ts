@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { loadConfig, type DlrnConfig } from '../lib/config/index.ts';
-import type { Database } from '../lib/db/index.ts';
+import type { Database, DatabaseWait } from '../lib/db/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import { EXIT_USAGE } from './errors.ts';
 import pkg from '../package.json' with { type: 'json' };
@@ -49,17 +49,35 @@ export interface ConfigFlags {
 export const readConfig = (flags: ConfigFlags): Promise<DlrnConfig> =>
   loadConfig(flags.configFile, { overrides: flags.configOverride });
 
-/** Loaded when a command needs it: `--help` and `--version` never load sequelize. */
-export const openConfiguredDatabase = async (config: DlrnConfig): Promise<Database> =>
-  (await import('../lib/db/index.ts')).openDatabase(config.default.databaseConnection, {
+/**
+ * Loaded when a command needs it: `--help` and `--version` never load sequelize. A worker's
+ * database (`worker`) waits out a server that stops answering for `[database] reconnect_timeout`,
+ * saying so in the heartbeat of the step that waits (which `dlrn` prints) or, outside a step,
+ * in the log; every other process fails at once.
+ */
+export const openConfiguredDatabase = async (
+  config: DlrnConfig,
+  options: { worker?: { logger: Logger } } = {},
+): Promise<Database> => {
+  const worker = options.worker;
+  const noteWait = worker ? (await import('../activities/heartbeat.ts')).noteWait : () => false;
+  const told = new Set<number>();
+  const onWait = (wait: DatabaseWait | undefined): void => {
+    if (noteWait(wait) || !wait || told.has(wait.since)) return;
+    told.add(wait.since);
+    worker?.logger.warn({ database: wait.what, error: wait.detail }, 'waiting for the database');
+  };
+  return (await import('../lib/db/index.ts')).openDatabase(config.default.databaseConnection, {
     sqliteWal: config.database.sqliteWal,
+    ...(worker ? { reconnectMs: config.database.reconnectTimeout * 1000, onWait } : {}),
   });
+};
 
 /** What a local-mode worker in this process needs, made only when one runs (cli/worker.ts). */
 export const localWorkerDeps =
   (config: DlrnConfig, logger: Logger) =>
   async (): Promise<{ config: DlrnConfig; db: Database; logger: Logger }> => ({
     config,
-    db: await openConfiguredDatabase(config),
+    db: await openConfiguredDatabase(config, { worker: { logger } }),
     logger,
   });

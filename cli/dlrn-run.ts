@@ -6,12 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunBuild, RunInput, run as runWorkflow, RunResult } from '../workflows/run.ts';
+import type { RunBuild, RunInput, RunProgress, run as runWorkflow, RunResult } from '../workflows/run.ts';
 import type { DlrnConfig } from '../lib/config/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import { failureOf } from '../lib/domain/build.ts';
 import { InputError } from '../lib/domain/errors.ts';
-import { runWorkflowId } from '../lib/domain/temporal-names.ts';
+import { PROGRESS_QUERY, runWorkflowId } from '../lib/domain/temporal-names.ts';
 import { createLogger } from '../lib/logger.ts';
 import { localWorkerDeps, readConfig } from './common.ts';
 import { runInputFrom, type DlrnFlags } from './run-options.ts';
@@ -21,6 +21,9 @@ import { dlrnBuildLog, dlrnLog } from './dlrn-log.ts';
 import { followRun } from './progress.ts';
 import { rideOut, runOwner, settleAbandonedRuns } from './local-runs.ts';
 import { installRuntimeLogger, withTemporal, workflowUrl } from './worker.ts';
+import { isInterrupted, onInterrupt, type FollowedRun, type Interrupts } from './interrupt.ts';
+import { diskFullError, roomAt } from '../activities/disk.ts';
+import { killLiveToolGroups } from '../activities/process-groups.ts';
 
 const printPlan = (result: RunResult): void => {
   for (const skipped of result.skipped) warn(`skipped ${skipped.name}: ${skipped.error}`);
@@ -101,7 +104,7 @@ const printFailure = (b: RunBuild, datadir: string): void => {
 };
 
 /** A build run's summary: counts, builds another run made, each failure; DLRN's exit code. */
-const printBuilds = (builds: RunBuild[], packages: number, datadir: string): number => {
+const printBuilds = (builds: RunBuild[], packages: number, datadir: string, stopped?: string): number => {
   const ok = builds.filter((b) => b.status === 'SUCCESS');
   const failed = builds.filter((b) => b.status === 'FAILED' || b.status === 'RETRY');
   const retry = builds.filter((b) => b.status === 'RETRY');
@@ -111,7 +114,9 @@ const printBuilds = (builds: RunBuild[], packages: number, datadir: string): num
     `Built ${builds.length - notStarted.length} commits of ${packages} packages: ` +
       `${ok.length} succeeded, ${failed.length - retry.length} failed` +
       (retry.length ? `, ${retry.length} to retry (RETRY)` : '') +
-      (notStarted.length ? `, ${notStarted.length} not started (--stop)` : '') +
+      (notStarted.length
+        ? `, ${notStarted.length} not started (${stopped ? 'the run stopped' : '--stop'})`
+        : '') +
       '.',
   );
   if (elsewhere.length > 0) {
@@ -124,6 +129,11 @@ const printBuilds = (builds: RunBuild[], packages: number, datadir: string): num
   }
   for (const b of failed) printFailure(b, datadir);
   say(`Repositories: ${datadir}/repos`);
+  if (stopped) {
+    warn(`The run stopped starting builds: ${stopped}`);
+    warn('Make room and run dlrn again: the commits that did not build are built then.');
+    return EXIT_FAILURE;
+  }
   return runExitCode(builds);
 };
 
@@ -164,7 +174,7 @@ const answer = (
     if (result.builds.length === 0) return printNothingNew(flags, result.packages.length);
     // Builds that started and ended between two polls of the progress.
     tellDlrn(result.builds);
-    code = printBuilds(result.builds, result.packages.length, config.default.datadir);
+    code = printBuilds(result.builds, result.packages.length, config.default.datadir, result.stopped);
   }
   if (url) say(`Run workflow: ${url}`);
   return code;
@@ -178,10 +188,23 @@ const startRun = async (
   tellDlrn: (builds: RunBuild[]) => void,
 ): Promise<{ result: RunResult; url: string | undefined }> => {
   const workflowId = runWorkflowId(Date.now(), randomBytes(4).toString('hex'));
-  const { result, url } = await withTemporal(
-    config,
-    localWorkerDeps(config, logger),
-    async (client, endpoint) => {
+  let followed: FollowedRun | undefined;
+  let latest: RunBuild[] = [];
+  // Ctrl-C and SIGTERM: say what goes on, leave within two seconds (cli/interrupt.ts).
+  const interrupts = onInterrupt(
+    () => followed,
+    async (code) => {
+      // The dev server's lease, let go if it can be (a full disk may refuse even that).
+      await Promise.race([
+        followed?.endpoint.local?.release().catch(() => undefined),
+        new Promise((r) => setTimeout(r, 300)),
+      ]);
+      process.exit(code);
+    },
+  );
+  const watch = config.temporal.address ? undefined : watchDisk(config.default.datadir, interrupts);
+  try {
+    return await withTemporal(config, localWorkerDeps(config, logger), async (client, endpoint) => {
       // A run a crashed dlrn left behind is finished first (local mode: only we can run it).
       if (endpoint.local && input.mode === 'build') await settleAbandonedRuns(client, endpoint);
       const handle = await client.workflow.start<typeof runWorkflow>('run', {
@@ -191,14 +214,70 @@ const startRun = async (
         memo: { owner: runOwner(input.dev) },
       });
       const url = workflowUrl(endpoint, workflowId);
+      followed = {
+        client,
+        endpoint,
+        workflowId,
+        url,
+        builds: () =>
+          Promise.race([
+            client.workflow
+              .getHandle(workflowId)
+              .query<RunProgress>(PROGRESS_QUERY)
+              .then((p) => p.builds),
+            new Promise<RunBuild[]>((r) => setTimeout(() => r(latest), 400)),
+          ]).catch(() => latest),
+        stopLocalTools: () => (endpoint.local ? killLiveToolGroups() : 0),
+      };
       if (input.mode === 'build' && url) say(`Run workflow: ${url}`);
       const done = rideOut(endpoint, () => handle.result());
-      if (input.mode === 'build') await followRun(client, workflowId, done, tellDlrn);
-      return { result: await done, url };
-    },
-  );
-  return { result, url };
+      if (input.mode !== 'status' && input.mode !== 'recheck') {
+        const observe = (builds: RunBuild[]) => {
+          latest = builds;
+          tellDlrn(builds);
+        };
+        await followRun(client, workflowId, done, observe, endpoint.address);
+      }
+      // After Ctrl-C the interrupt handler says what happens and ends the process (a cancelled
+      // run's end is not a failure to report).
+      const result = await done.catch((err: unknown) => {
+        if (isInterrupted()) return new Promise<never>(() => undefined);
+        throw err;
+      });
+      if (isInterrupted()) await new Promise<never>(() => undefined);
+      return { result, url };
+    });
+  } finally {
+    clearInterval(watch);
+    interrupts.giveBack();
+  }
 };
+
+/** Below this much room, the datadir's disk is full (writes fail before it reaches zero). */
+const FULL_BELOW_BYTES = 512 * 1024;
+
+/**
+ * Local mode: the datadir holds the builds, the database and Temporal's own history
+ * (temporal.sqlite), so when its disk fills up nothing can go on, not even Temporal. Checked
+ * every two seconds: a full disk is said at once, naming it, and dlrn leaves the run for the
+ * next dlrn to resume once there is room (a cluster's workers report their full disks through
+ * the run: workflows/run.ts stops starting builds).
+ */
+const watchDisk = (datadir: string, interrupts: Interrupts): NodeJS.Timeout =>
+  setInterval(() => {
+    const room = roomAt(datadir);
+    if (!room || room.free >= FULL_BELOW_BYTES) return;
+    interrupts.halt(
+      [
+        `No space${diskFullError(new Error('No space left on device'), datadir)
+          .message.replace(/^no space/, '')
+          .replace(/: No space left on device$/, '')}.`,
+        `Nothing more can be written there: the builds, the database, nor Temporal's history (temporal.sqlite).`,
+        `The run is paused as it is; make room and run dlrn again to resume it.`,
+      ],
+      EXIT_FAILURE,
+    );
+  }, 2_000).unref();
 
 /** Everything `dlrn` does once its flags are read: one run workflow, then the answer. */
 export const runDlrn = async (flags: DlrnFlags): Promise<number> => {
@@ -211,7 +290,7 @@ export const runDlrn = async (flags: DlrnFlags): Promise<number> => {
   const config = await readConfig(flags);
   // A failed package build is a result, shown in the summary; worker chatter only with --debug.
   const logger = createLogger({ debug: flags.debug, level: 'error' });
-  installRuntimeLogger(logger);
+  installRuntimeLogger(logger, 0, { ownSignals: true });
   let devDir: string | undefined;
   if (flags.dev) {
     if (config.temporal.address)

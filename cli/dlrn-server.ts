@@ -38,10 +38,12 @@ const main = async (): Promise<number> => {
   const config = await readConfig(flags);
   const logger = createLogger({ debug: flags.debug, name: 'dlrn-server', level: 'warn' });
   installRuntimeLogger(logger, config.temporal.metricsPort);
+  // The API answers at once when the database is down; the worker waits the outage out.
   const db = await openConfiguredDatabase(config);
+  const workerDb = await openConfiguredDatabase(config, { worker: { logger } });
   const endpoint = await resolveTemporal(config);
   try {
-    const worker = await createWorker(endpoint, { config, db, logger });
+    const worker = await createWorker(endpoint, { config, db: workerDb, logger });
     const { listen, port } = config.api;
     const apiClient = await connectClient(endpoint);
     const api: Server = await new Promise((ready, fail) => {
@@ -81,6 +83,7 @@ const main = async (): Promise<number> => {
     return EXIT_OK;
   } finally {
     await endpoint.local?.release();
+    await workerDb.close();
     await db.close();
   }
 };

@@ -46,7 +46,8 @@ const main = async (): Promise<number> => {
     level: flags.check ? 'warn' : 'info',
   });
   installRuntimeLogger(logger, config.temporal.metricsPort);
-  const db = await openConfiguredDatabase(config);
+  // A worker waits out a database restart; a check says at once that the database is down.
+  const db = await openConfiguredDatabase(config, flags.check ? {} : { worker: { logger } });
   const endpoint = await resolveTemporal(config);
   try {
     const worker = await createWorker(endpoint, { config, db, logger });

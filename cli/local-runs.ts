@@ -5,10 +5,10 @@
  */
 import { hostname } from 'node:os';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { causesOf } from '../lib/domain/temporal-names.ts';
+import { TemporalUnavailableError } from '../lib/domain/errors.ts';
 import { isProcessAlive } from '../lib/local-temporal.ts';
 import { say } from './output.ts';
-import { followRun } from './progress.ts';
+import { followRun, isTemporalUnavailable, temporalBack, temporalDown } from './progress.ts';
 import type { TemporalEndpoint } from './worker.ts';
 import type { RunResult } from '../workflows/run.ts';
 
@@ -55,7 +55,7 @@ export const settleAbandonedRuns = async (client: Client, endpoint: TemporalEndp
     }
     say(`Resuming run ${info.workflowId}, left running by ${who}; the new run starts when it ends.`);
     const done = rideOut(endpoint, () => handle.result() as Promise<RunResult>);
-    await followRun(client, info.workflowId, done);
+    await followRun(client, info.workflowId, done, undefined, endpoint.address);
     const builds = (await done.catch(() => undefined))?.builds ?? [];
     const count = (status: string) => builds.filter((b) => b.status === status).length;
     say(
@@ -65,18 +65,11 @@ export const settleAbandonedRuns = async (client: Client, endpoint: TemporalEndp
   }
 };
 
-/** A call that failed because Temporal is not reachable (restarting, or killed). */
-const isUnavailable = (err: unknown): boolean => {
-  return causesOf(err).some((e) => {
-    const code = (e as { code?: unknown }).code;
-    if (code === 14 || code === 4) return true; // gRPC UNAVAILABLE, DEADLINE_EXCEEDED
-    return /UNAVAILABLE|ECONNREFUSED|transport error|Connection refused/i.test(e.message);
-  });
-};
-
 /**
  * Calls `fn` until it answers, riding out an unreachable Temporal for up to `patienceMs`: in
  * local mode the dev server is started again (same history file), in cluster mode we wait.
+ * Only Temporal's own silence counts: a workflow that failed (on a database that went away, say)
+ * answered.
  */
 export const rideOut = async <T>(
   endpoint: TemporalEndpoint,
@@ -84,16 +77,20 @@ export const rideOut = async <T>(
   patienceMs = 10 * 60_000,
 ): Promise<T> => {
   let since: number | undefined;
-  let told = false;
   for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
     try {
-      return await fn();
+      const value = await fn();
+      temporalBack(endpoint.address);
+      return value;
     } catch (err) {
-      if (!isUnavailable(err)) throw err;
+      if (!isTemporalUnavailable(err)) throw err;
       since ??= Date.now();
-      if (Date.now() - since > patienceMs) throw err;
-      if (!told) say(`Temporal at ${endpoint.address} is not answering; waiting for it to come back...`);
-      told = true;
+      if (Date.now() - since > patienceMs)
+        throw new TemporalUnavailableError(
+          `Temporal at ${endpoint.address} has not answered for ${Math.round(patienceMs / 60_000)} minutes`,
+          { cause: err },
+        );
+      temporalDown(endpoint.address);
       if (endpoint.local && (await endpoint.local.ensureServing().catch(() => false)))
         say(`Started the Temporal dev server again (${endpoint.address}); following the run.`);
       await new Promise((r) => setTimeout(r, delay));

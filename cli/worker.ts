@@ -49,7 +49,7 @@ const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'
   ERROR: 'error',
 };
 
-let runtimeSettings: { logger: Logger; metricsPort: number } | undefined;
+let runtimeSettings: { logger: Logger; metricsPort: number; ownSignals: boolean } | undefined;
 let runtimeInstalled = false;
 
 /**
@@ -57,18 +57,24 @@ let runtimeInstalled = false;
  * line on stderr has one format. Set once per process; applied when the first worker is made
  * (a command that only talks to Temporal as a client never loads the worker runtime).
  */
-export const installRuntimeLogger = (logger: Logger, metricsPort = 0): void => {
-  runtimeSettings = { logger, metricsPort };
+export const installRuntimeLogger = (
+  logger: Logger,
+  metricsPort = 0,
+  options: { ownSignals?: boolean } = {},
+): void => {
+  runtimeSettings = { logger, metricsPort, ownSignals: options.ownSignals ?? false };
 };
 
 const installRuntime = async (): Promise<void> => {
   if (runtimeInstalled || !runtimeSettings) return;
   runtimeInstalled = true;
   const { Runtime } = await import('@temporalio/worker');
-  const { logger, metricsPort } = runtimeSettings;
+  const { logger, metricsPort, ownSignals } = runtimeSettings;
   const write = (level: LogLevel, message: string, meta?: LogMetadata) =>
     logger[PINO_LEVEL[level]](meta ?? {}, message);
   Runtime.install({
+    // `dlrn` answers Ctrl-C itself (cli/interrupt.ts): the SDK must not shut its worker down first.
+    ...(ownSignals ? { shutdownSignals: [] } : {}),
     telemetryOptions: {
       // The SDK core's own lines (retried gRPC calls while Temporal restarts, ...) go through
       // our logger too, instead of raw to stderr.

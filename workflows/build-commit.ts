@@ -1,7 +1,10 @@
 import {
   ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
   isCancellation,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   startChild,
@@ -165,6 +168,9 @@ const buildPackage = async (
   } catch (err) {
     if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
     const failure = stepFailure(err);
+    // Not the package's fault: no FAILED row; the build fails and its run stops starting others.
+    if (failure.type === ErrorType.DiskFullError)
+      throw ApplicationFailure.create({ type: failure.type, message: failure.message, nonRetryable: true });
     const status =
       failure.type === ErrorType.TransientBuildError && retriesSoFar < maxretries ? 'RETRY' : 'FAILED';
     return {
@@ -233,7 +239,15 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
   // The database check right before building: a commit is built once, whoever asks again.
   const claim = await steps.bookkeeping.claimBuild(job);
   if (claim.existing) return joined(claim.existing);
-  const outcome = await buildPackage(job, steps, claim.retries, input.maxretries);
+  const outcome = await buildPackage(job, steps, claim.retries, input.maxretries).catch(
+    async (err: unknown) => {
+      // Cancelled (Ctrl-C twice, the run cancelled): the workspace, its worktree and any tool
+      // still running go, even when the worker that ran them is gone (the next one does it).
+      if (isCancellation(err) && patched('remove-workspace-when-cancelled'))
+        await CancellationScope.nonCancellable(() => steps.bookkeeping.removeWorkspace(job));
+      throw err;
+    },
+  );
   if (outcome.alreadyBuilt) {
     // Report the build that won; if its row is gone again, this one's failure stands.
     const again = await steps.bookkeeping.claimBuild(job);

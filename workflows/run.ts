@@ -4,6 +4,7 @@ import {
   isCancellation,
   makeContinueAsNewFunc,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -24,6 +25,7 @@ import type {
 } from '../activities/index.ts';
 import type { BuildJob } from '../lib/domain/build.ts';
 import type { BuildStatusName, CommitCandidate } from '../lib/domain/packages.ts';
+import { ErrorType } from '../lib/domain/errors.ts';
 import { buildWorkflowId, PROGRESS_QUERY, searchKeys, stepFailure } from '../lib/domain/temporal-names.ts';
 import type { buildCommit, BuildCommitResult } from './build-commit.ts';
 import { selectPackages } from '../lib/domain/select.ts';
@@ -86,6 +88,8 @@ export interface RunCarry {
   next: number;
   /** `--stop`: a build failed, nothing more starts. */
   failed: boolean;
+  /** Why nothing more starts whatever --stop says (a full disk). */
+  halted?: string;
 }
 
 /** One build the run started, and how it ended. */
@@ -135,6 +139,8 @@ export interface RunResult {
   programRuns?: (RunProgramResult & { projectName: string; commitHash: string })[];
   /** `build`: every commit of the queue and how its build ended. */
   builds?: RunBuild[];
+  /** Why the run stopped starting builds before its queue ended (a full disk). */
+  stopped?: string;
 }
 
 const jobOf = (input: RunInput, queued: QueuedJob): Omit<BuildJob, 'dtBuild'> => ({
@@ -158,41 +164,53 @@ const startOrJoin = async (
   manifest: string,
   entry: RunBuild,
 ): Promise<JoinedBuild> => {
-  const { commit } = queued;
   let child;
-  try {
-    child = await startChild<typeof buildCommit>('buildCommit', {
-      workflowId: entry.workflowId,
-      args: [
-        {
-          job: jobOf(input, queued),
-          maxretries: input.maxretries ?? 3,
-          // The package list by reference: a build's history does not grow with the site.
-          manifest,
-          noRepo: input.noRepo ?? false,
-          dev: input.dev,
-          webhooks: input.webhooks ?? false,
-          ...(input.rsync === false ? { rsync: false } : {}),
-          ...(input.baseurl ? { baseurl: input.baseurl } : {}),
-        },
-      ],
-      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      typedSearchAttributes: [
-        { key: searchKeys.project, value: commit.projectName },
-        { key: searchKeys.commitHash, value: commit.commitHash },
-        { key: searchKeys.distroHash, value: commit.distroHash },
-        { key: searchKeys.component, value: commit.component ?? 'None' },
-        { key: searchKeys.status, value: 'QUEUED' },
-      ],
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    entry.elsewhere = 'joined';
-    return await join.awaitBuild(entry.workflowId);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      child = await startBuild(input, queued, manifest, entry);
+      break;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      entry.elsewhere = 'joined';
+      const joined = await join.awaitBuild(entry.workflowId);
+      // A build another run started and then stopped (Ctrl-C twice, a cancelled run) has no result:
+      // this run builds the commit itself.
+      if (!joined.cancelled || attempt >= 2 || !patched('rebuild-a-cancelled-joined-build')) return joined;
+      delete entry.elsewhere;
+    }
   }
   const result: BuildCommitResult = await child.result();
   if (result.alreadyBuilt) entry.elsewhere = 'built';
   return result;
+};
+
+/** Starts the commit's build workflow as a child of the run. */
+const startBuild = (input: RunInput, queued: QueuedJob, manifest: string, entry: RunBuild) => {
+  const { commit } = queued;
+  return startChild<typeof buildCommit>('buildCommit', {
+    workflowId: entry.workflowId,
+    args: [
+      {
+        job: jobOf(input, queued),
+        maxretries: input.maxretries ?? 3,
+        // The package list by reference: a build's history does not grow with the site.
+        manifest,
+        noRepo: input.noRepo ?? false,
+        dev: input.dev,
+        webhooks: input.webhooks ?? false,
+        ...(input.rsync === false ? { rsync: false } : {}),
+        ...(input.baseurl ? { baseurl: input.baseurl } : {}),
+      },
+    ],
+    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    typedSearchAttributes: [
+      { key: searchKeys.project, value: commit.projectName },
+      { key: searchKeys.commitHash, value: commit.commitHash },
+      { key: searchKeys.distroHash, value: commit.distroHash },
+      { key: searchKeys.component, value: commit.component ?? 'None' },
+      { key: searchKeys.status, value: 'QUEUED' },
+    ],
+  });
 };
 
 /**
@@ -276,12 +294,15 @@ const buildQueue = async (
   builds: RunBuild[],
   from: number,
   failedBefore: boolean,
-): Promise<{ next: number; failed: boolean }> => {
+  haltedBefore?: string,
+): Promise<{ next: number; failed: boolean; halted?: string }> => {
   const limit = input.order ? 1 : Math.max(1, input.workers ?? 1);
   const reports = reportWriter(manifest, input.headOnly);
   const busy = new Set<string>();
   let running = 0;
   let failed = failedBefore;
+  // Why the run stops starting builds whatever --stop says (a full disk), once it must.
+  let halted = haltedBefore;
   let started = 0;
   let slice: { from: number; jobs: QueuedJob[] } = { from, jobs: [] };
   const pending: Promise<void>[] = [];
@@ -289,8 +310,8 @@ const buildQueue = async (
   for (; index < builds.length; index++) {
     const entry = builds[index];
     if (!entry) continue;
-    await condition(() => (failed ? true : running < limit && !busy.has(entry.projectName)));
-    if (failed && input.stop) {
+    await condition(() => (failed || halted ? true : running < limit && !busy.has(entry.projectName)));
+    if ((failed && input.stop) || halted) {
       entry.status = 'NOT_STARTED';
       continue;
     }
@@ -313,10 +334,13 @@ const buildQueue = async (
           // A build workflow that failed outright (not a failed package build): reported, and
           // the run goes on, as DLRN goes on after a worker exception.
           if (isCancellation(err)) throw err;
+          const why = stepFailure(err);
           entry.status = 'FAILED';
           // What the child's step raised says why.
-          entry.notes = briefNotes(stepFailure(err).message);
+          entry.notes = briefNotes(why.message);
           failed = failed || input.stop;
+          // A full disk fails every build that follows: the run starts no more.
+          if (why.type === ErrorType.DiskFullError) halted ??= why.message;
         } finally {
           reports.request();
           running--;
@@ -327,7 +351,7 @@ const buildQueue = async (
   }
   await Promise.all(pending);
   await reports.idle();
-  return { next: index, failed };
+  return { next: index, failed, ...(halted ? { halted } : {}) };
 };
 
 // Every activity heartbeats while it runs (activities/heartbeat.ts): a dead worker's step is on
@@ -419,13 +443,20 @@ const buildRun = async (input: RunInput, carried: RunCarry, progress: RunProgres
   progress.phase = 'building';
   progress.builds = carried.builds;
   const { manifest, ...plan } = carried.plan;
-  const { next, failed } = await buildQueue(input, manifest, carried.builds, carried.next, carried.failed);
+  const { next, failed, halted } = await buildQueue(
+    input,
+    manifest,
+    carried.builds,
+    carried.next,
+    carried.failed,
+    carried.halted,
+  );
   if (next < carried.builds.length) {
     // The memo (the run's owner) goes along: a resumed chain is still its owner's.
     const handOver = makeContinueAsNewFunc<typeof run>({ memo: workflowInfo().memo ?? {} });
-    return await handOver({ ...input, carried: { ...carried, next, failed } });
+    return await handOver({ ...input, carried: { ...carried, next, failed, ...(halted ? { halted } : {}) } });
   }
   await removeRunManifest(manifest);
   progress.phase = 'done';
-  return { ...plan, queue: [], builds: carried.builds };
+  return { ...plan, queue: [], builds: carried.builds, ...(halted ? { stopped: halted } : {}) };
 };

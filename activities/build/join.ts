@@ -5,7 +5,7 @@
  * worker's wait moves to another worker.
  */
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure, TerminatedFailure, WorkflowFailedError } from '@temporalio/client';
 import type { BuildStatusName } from '../../lib/domain/packages.ts';
 import { rootCause } from '../../lib/domain/temporal-names.ts';
 
@@ -13,6 +13,8 @@ import { rootCause } from '../../lib/domain/temporal-names.ts';
 export interface JoinedBuild {
   status: BuildStatusName;
   notes: string;
+  /** The build joined was cancelled or terminated before it ended: no result, build it again. */
+  cancelled?: boolean;
   outputDir?: string;
   published?: Published;
 }
@@ -56,8 +58,12 @@ export const awaitBuild = async (workflowId: string): Promise<JoinedBuild> => {
         : {}),
     };
   } catch (err) {
-    // The other run's build itself failed or was cancelled: that is this run's result too.
-    if (err instanceof WorkflowFailedError) return { status: 'FAILED', notes: rootCause(err).message };
+    // The other run's build itself failed: that is this run's result too. One that was cancelled
+    // or terminated (its run was stopped) ended without a result: the run builds it again.
+    if (err instanceof WorkflowFailedError) {
+      const stopped = err.cause instanceof CancelledFailure || err.cause instanceof TerminatedFailure;
+      return { status: 'FAILED', notes: rootCause(err).message, ...(stopped ? { cancelled: true } : {}) };
+    }
     throw err;
   }
 };

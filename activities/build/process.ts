@@ -8,10 +8,12 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ToolError } from '../../lib/domain/errors.ts';
 import type { BuildJob } from '../../lib/domain/build.ts';
 import { beat as heartbeat, currentActivity } from '../heartbeat.ts';
+import { killProcessGroup, trackGroup } from '../process-groups.ts';
 
 interface RunOptions {
   cwd: string;
@@ -42,25 +44,18 @@ export interface BuildHeartbeat {
 
 const buildScope = new AsyncLocalStorage<{ commands: boolean; pidDir?: string }>();
 
-/** SIGKILL to a tool and every process it started (its group: the tool runs detached). */
-const killProcessGroup = (pid: number | undefined): void => {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-};
-
 /**
  * Kills the process groups a previous attempt of this build left running (its worker died, or
  * lost Temporal, while rpmbuild ran: the tool is in a group of its own and outlives it), so two
  * attempts never build at once in one workspace.
  */
-const killLeftovers = async (pidDir: string): Promise<void> => {
+export const killLeftovers = async (pidDir: string): Promise<void> => {
   for (const name of await readdir(pidDir).catch(() => [] as string[])) {
     const pid = Number(name);
-    if (Number.isInteger(pid) && pid > 1) killProcessGroup(pid);
+    // A pid means something on its own machine only: a group another worker's host recorded
+    // (the datadir is shared) is not ours to kill.
+    const host = (await readFile(join(pidDir, name), 'utf8').catch(() => '')).split('\n')[0];
+    if (Number.isInteger(pid) && pid > 1 && host === hostname()) killProcessGroup(pid);
     await rm(join(pidDir, name), { force: true });
   }
 };
@@ -87,7 +82,7 @@ const recordGroup = (pidDir: string | undefined, pid: number | undefined, comman
   if (!pidDir || pid === undefined) return undefined;
   const pidFile = join(pidDir, String(pid));
   mkdirSync(pidDir, { recursive: true });
-  writeFileSync(pidFile, `${command}\n`);
+  writeFileSync(pidFile, `${hostname()}\n${command}\n`);
   return pidFile;
 };
 
@@ -109,6 +104,7 @@ export const runLogged = (
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const pidFile = recordGroup(scope?.pidDir, child.pid, command);
+    const untrack = trackGroup(child.pid);
     let output = '';
     const onData = (chunk: Buffer) => {
       log.write(chunk);
@@ -133,6 +129,7 @@ export const runLogged = (
           }, options.timeoutSeconds * 1000);
     const finish = (fn: () => void) => {
       if (pidFile) rmSync(pidFile, { force: true });
+      untrack();
       clearInterval(timer);
       if (deadline) clearTimeout(deadline);
       context?.cancellationSignal.removeEventListener('abort', killGroup);

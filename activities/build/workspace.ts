@@ -11,8 +11,9 @@ import { simpleGit } from 'simple-git';
 import { outputDirOf, type BuildJob } from '../../lib/domain/build.ts';
 import { AlreadyBuiltError, GitError } from '../../lib/domain/errors.ts';
 import type { ActivityDeps } from '../deps.ts';
-import { gitRaw, withRepoLock } from '../git.ts';
+import { gitNetwork, gitRaw, withRepoLock } from '../git.ts';
 import { successOwnsDirectory } from './claim.ts';
+import { killLeftovers } from './process.ts';
 
 export interface Workspace {
   /** Absolute: the hashed directory (recreated empty), where logs and RPMs go. */
@@ -46,13 +47,22 @@ const hasCommit = async (repo: string, hash: string): Promise<boolean> =>
   );
 
 /** Makes sure `repo` (cloned from `url` when missing) holds `hash`. */
-const ensureCommit = async (repo: string, url: string | undefined, hash: string): Promise<void> => {
+const ensureCommit = async (
+  repo: string,
+  url: string | undefined,
+  hash: string,
+  stallSeconds: number,
+): Promise<void> => {
   if (!existsSync(repo)) {
     if (!url) throw new GitError(`${repo} is missing and there is no URL to clone it from`);
-    await simpleGit().clone(url, repo);
+    await gitNetwork(undefined, 'clone', ['--', url, repo], { url, stallSeconds }).catch((err: Error) => {
+      throw new GitError(`cannot clone ${url}: ${err.message}`, { cause: err });
+    });
   }
   if (await hasCommit(repo, hash)) return;
-  await gitRaw(repo, ['fetch', 'origin']);
+  await gitNetwork(repo, 'fetch', ['origin'], { url: url ?? repo, stallSeconds }).catch((err: Error) => {
+    throw new GitError(`cannot fetch ${url ?? repo}: ${err.message}`, { cause: err });
+  });
   if (!(await hasCommit(repo, hash))) throw new GitError(`commit ${hash} is not in ${repo}`);
 };
 
@@ -94,7 +104,7 @@ export const prepareSources = async (deps: ActivityDeps, job: BuildJob): Promise
     const repoDir = commit.repoDir;
     const sourceDir = ws.sourceDir;
     await withRepoLock(repoDir, async () => {
-      await ensureCommit(repoDir, upstream, commit.commitHash);
+      await ensureCommit(repoDir, upstream, commit.commitHash, deps.config.git.stallTimeout);
       // --force: a registration left by a build that died is taken over (removeWorkspace prunes).
       await gitRaw(repoDir, ['worktree', 'add', '--force', '--detach', sourceDir, commit.commitHash]);
     });
@@ -121,7 +131,9 @@ export const prepareSources = async (deps: ActivityDeps, job: BuildJob): Promise
     });
   } else {
     const { top, prefix } = distgit;
-    await withRepoLock(top, () => ensureCommit(top, job.pkg.masterDistgit || undefined, commit.distroHash));
+    await withRepoLock(top, () =>
+      ensureCommit(top, job.pkg.masterDistgit || undefined, commit.distroHash, deps.config.git.stallTimeout),
+    );
     await exportTree(top, commit.distroHash, prefix.replace(/\/$/, ''), ws.distgitDir);
   }
   return ws;
@@ -142,9 +154,13 @@ const gitLocation = async (dir: string): Promise<{ top: string; prefix: string }
 /** Where a build's running tools are recorded (beside its workspace, which is recreated). */
 export const pidDirOf = (deps: ActivityDeps, job: BuildJob): string => `${workspaceOf(deps, job).root}.pids`;
 
-/** Removes the build's workspace and its git worktree registration. */
+/**
+ * Removes the build's workspace and its git worktree registration, after killing any tool of
+ * the build still running (a build cancelled while its worker was dead left it behind).
+ */
 export const removeWorkspace = async (deps: ActivityDeps, job: BuildJob): Promise<void> => {
   const ws = workspaceOf(deps, job);
+  await killLeftovers(pidDirOf(deps, job));
   await rm(ws.root, { recursive: true, force: true });
   await rm(pidDirOf(deps, job), { recursive: true, force: true });
   const repoDir = job.commit.repoDir;

@@ -16,6 +16,7 @@ export const refreshOptions = (
   extra: Partial<RefreshOptions> = {},
 ): RefreshOptions => ({
   local: run.local,
+  stallSeconds: config.git.stallTimeout,
   nonfallbackBranches: config.default.nonfallbackBranches,
   source: config.default.source,
   fallbackToMaster: config.default.fallbackToMaster,

@@ -11,7 +11,7 @@ import { simpleGit } from 'simple-git';
 import type { DlrnConfig } from '../../lib/config/index.ts';
 import { GitError, InputError } from '../../lib/domain/errors.ts';
 import type { PackageInfo } from '../../lib/domain/packages.ts';
-import { lastCommitOf } from '../git.ts';
+import { gitNetwork, lastCommitOf } from '../git.ts';
 import { skippedOnError, sourceCandidates } from './common.ts';
 import type { DriverRun, PkginfoDriver } from './types.ts';
 
@@ -34,10 +34,11 @@ const refreshPackaging = async (
   const dir = infoDir(config);
   if (!options.repo) throw new InputError('[gitrepo_driver] repo is not set');
   try {
-    if (!existsSync(dir)) await simpleGit().clone(options.repo, dir);
+    const bound = { url: options.repo, stallSeconds: config.git.stallTimeout };
+    if (!existsSync(dir)) await gitNetwork(undefined, 'clone', ['--', options.repo, dir], bound);
     if (!run.dev && !run.local) {
       const git = simpleGit(dir);
-      await git.fetch('origin');
+      await gitNetwork(dir, 'fetch', ['origin'], bound);
       const branch = config.default.distro ?? 'master';
       await git
         .raw(['reset', '--hard', `origin/${branch}`])

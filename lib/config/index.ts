@@ -10,6 +10,7 @@ import { DEFAULT_SECTION, iniGet, parseIni, type IniDocument } from './ini.ts';
 import {
   apiSection,
   databaseSection,
+  gitSection,
   coprSection,
   defaultSection,
   downstreamSection,
@@ -101,6 +102,7 @@ export interface DlrnConfig {
   pkginfo: PkginfoConfig;
   build: BuildConfig;
   temporal: SectionValues<typeof temporalSection>;
+  git: SectionValues<typeof gitSection>;
   database: SectionValues<typeof databaseSection>;
   api: SectionValues<typeof apiSection>;
 }
@@ -116,6 +118,7 @@ interface LoadOptions {
 const KNOWN_SECTIONS: Record<string, SectionSpec> = {
   [DEFAULT_SECTION]: defaultSection,
   temporal: temporalSection,
+  git: gitSection,
   database: databaseSection,
   api: apiSection,
   ...Object.fromEntries(Object.values(PKGINFO_DRIVERS).map((d) => [d.section, d.spec])),
@@ -248,6 +251,7 @@ export const parseConfig = (text: string, options: LoadOptions & { file?: string
     options: readSection(doc, buildDriver.section, buildDriver.spec as SectionSpec, issues),
   } as BuildConfig;
   const temporal = readSection(doc, 'temporal', temporalSection, issues);
+  const git = readSection(doc, 'git', gitSection, issues);
   const database = readSection(doc, 'database', databaseSection, issues);
   const api = readSection(doc, 'api', apiSection, issues);
 
@@ -268,6 +272,7 @@ export const parseConfig = (text: string, options: LoadOptions & { file?: string
     pkginfo,
     build,
     temporal,
+    git,
     database,
     api,
   };

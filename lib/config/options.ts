@@ -1,6 +1,6 @@
 /**
  * The option tables of projects.ini: DLRN's `[DEFAULT]` and driver sections with DLRN's ini
- * keys, types and defaults (dlrn-spec §2), and our own `[temporal]`, `[database]` and `[api]`
+ * keys, types and defaults (dlrn-spec §2), and our own `[temporal]`, `[git]`, `[database]` and `[api]`
  * sections.
  * Attribute names are camelCase inside; the ini key is what a DLRN user writes.
  */
@@ -234,6 +234,17 @@ export const temporalSection = {
   metricsPort: int('metrics_port', 0, 0, 65535),
 } satisfies SectionSpec;
 
+/** New: how long git may go without a word from a server. */
+export const gitSection = {
+  /**
+   * Seconds a clone or fetch may go without progress (no byte from the server, no line from
+   * git) before it is stopped and its package skipped with git's words, as other git failures
+   * are; for https, git itself gives up when less than 1000 bytes a second arrive for that long,
+   * for ssh the connection and keep-alive wait as long. DLRN waits up to an hour per command.
+   */
+  stallTimeout: int('stall_timeout', 60, 1),
+} satisfies SectionSpec;
+
 /** New: how we use DLRN's database. */
 export const databaseSection = {
   /**
@@ -244,6 +255,11 @@ export const databaseSection = {
    * False (the default): the file's mode is left as it is (DLRN's rollback journal).
    */
   sqliteWal: bool('sqlite_wal', false),
+  /**
+   * Seconds a worker waits for a PostgreSQL or MariaDB server that stopped answering (a restart),
+   * trying again with growing pauses and saying what it waits for, before the step fails.
+   */
+  reconnectTimeout: int('reconnect_timeout', 600),
 } satisfies SectionSpec;
 
 const AUTH_DRIVERS = ['DBAuthentication', 'KrbAuthentication'] as const;

@@ -34,7 +34,78 @@ interface OpenOptions {
    * not exist is a DatabaseError instead of a new empty file.
    */
   readOnly?: boolean;
+  /**
+   * PostgreSQL and MariaDB: a server that does not answer (a restart) is waited for, connecting
+   * again with growing pauses, for this many milliseconds before the query fails with a
+   * DatabaseError naming the database; `onWait` is told when a wait starts and ends. 0 (the
+   * default): fail at once, as the API wants.
+   */
+  reconnectMs?: number;
+  onWait?: (wait: DatabaseWait | undefined) => void;
 }
+
+/** A wait on a database that does not answer. */
+export interface DatabaseWait {
+  /** `the database postgresql://dlrn@db:5432/dlrn` (no password). */
+  what: string;
+  /** Epoch milliseconds the wait started. */
+  since: number;
+  /** The driver's last words (`connect ECONNREFUSED 10.0.0.5:5432`). */
+  detail: string;
+}
+
+/** Errors of a server that is not there (or not yet): worth waiting for. */
+const CONNECTION_ERRORS = new Set([
+  'SequelizeConnectionError',
+  'SequelizeConnectionRefusedError',
+  'SequelizeHostNotFoundError',
+  'SequelizeHostNotReachableError',
+  'SequelizeConnectionTimedOutError',
+  'SequelizeConnectionAcquireTimeoutError',
+]);
+
+interface PooledConnections {
+  getConnection(options?: unknown): Promise<unknown>;
+}
+
+/**
+ * Every connection the pool opens waits for a server that is down, with growing pauses (250 ms
+ * to 5 s), for up to `reconnectMs`. Only getting a connection is retried, never a statement: a
+ * query whose connection broke under it fails, and its step is retried by its own policy.
+ */
+const rideOutOutages = (
+  sequelize: Sequelize,
+  target: DatabaseTarget,
+  reconnectMs: number,
+  onWait: OpenOptions['onWait'],
+): void => {
+  const manager = (sequelize as unknown as { connectionManager: PooledConnections }).connectionManager;
+  const connect = manager.getConnection.bind(manager);
+  const what = `the database ${target.display}`;
+  manager.getConnection = async (options?: unknown) => {
+    let since: number | undefined;
+    for (let pause = 250; ; pause = Math.min(pause * 2, 5_000)) {
+      try {
+        const connection = await connect(options);
+        if (since !== undefined) onWait?.(undefined);
+        return connection;
+      } catch (err) {
+        if (!CONNECTION_ERRORS.has((err as Error).name)) throw err;
+        since ??= Date.now();
+        const detail = (err as Error).message;
+        if (Date.now() - since >= reconnectMs) {
+          onWait?.(undefined);
+          throw new DatabaseError(
+            `${what} has not answered for ${Math.round((Date.now() - since) / 1000)} s ([database] reconnect_timeout): ${detail}`,
+            { cause: err },
+          );
+        }
+        onWait?.({ what, since, detail });
+        await new Promise((r) => setTimeout(r, pause));
+      }
+    }
+  };
+};
 
 /** SQLite's SQLITE_OPEN_READONLY flag, as the sqlite3 module passes it. */
 const SQLITE_OPEN_READONLY = 1;
@@ -117,6 +188,7 @@ export const openDatabase = async (
     ...(readOnlyFile ? { dialectOptions: { mode: SQLITE_OPEN_READONLY } } : {}),
   });
   if (target.dialect === 'sqlite') waitForLocks(sequelize);
+  else if (options.reconnectMs) rideOutOutages(sequelize, target, options.reconnectMs, options.onWait);
   try {
     await sequelize.authenticate();
   } catch (err) {

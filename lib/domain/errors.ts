@@ -18,6 +18,8 @@ export const ErrorType = {
   ToolError: 'ToolError',
   GitError: 'GitError',
   AlreadyBuiltError: 'AlreadyBuiltError',
+  TemporalUnavailableError: 'TemporalUnavailableError',
+  DiskFullError: 'DiskFullError',
 } as const;
 type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -127,4 +129,19 @@ export class ForbiddenError extends DlrnError {
 export class ConflictError extends DlrnError {
   override name = ErrorType.ConflictError;
   override readonly code = 'ECONFLICT';
+}
+
+/** Temporal has not answered for longer than a command waits; nothing was lost, try again. */
+export class TemporalUnavailableError extends DlrnError {
+  override name = ErrorType.TemporalUnavailableError;
+  override readonly code = 'ETEMPORAL';
+}
+
+/**
+ * The disk a step writes to is full (ENOSPC, or a tool saying so). Not the package's fault: the
+ * build is not recorded FAILED, and the run stops starting builds until there is room.
+ */
+export class DiskFullError extends DlrnError {
+  override name = ErrorType.DiskFullError;
+  override readonly code = 'ENOSPC';
 }

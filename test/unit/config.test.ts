@@ -76,7 +76,8 @@ test('missing options take DLRN defaults, and paths default to the install', (t)
     uiPort: 8233,
     metricsPort: 0,
   });
-  t.deepEqual(config.database, { sqliteWal: false });
+  t.deepEqual(config.database, { sqliteWal: false, reconnectTimeout: 600 });
+  t.deepEqual(config.git, { stallTimeout: 60 });
   t.deepEqual(config.api, {
     listen: '127.0.0.1',
     port: 5000,
@@ -299,12 +300,19 @@ test('a missing file is a ConfigError naming the path', async (t) => {
   });
 });
 
-test('the temporal and api sections are read', (t) => {
+test('the temporal, git, database and api sections are read', (t) => {
   const config = parseConfig(
     ini(
-      '[temporal]\naddress=temporal.example:7233\ntask_queue=builds\n[api]\nport=8080\nauth_drivers=DBAuthentication,KrbAuthentication',
+      '[temporal]\naddress=temporal.example:7233\ntask_queue=builds\n[api]\nport=8080\nauth_drivers=DBAuthentication,KrbAuthentication\n' +
+        '[git]\nstall_timeout=15\n[database]\nreconnect_timeout=30',
     ),
   );
+  t.is(config.git.stallTimeout, 15);
+  t.is(config.database.reconnectTimeout, 30);
+  t.throws(() => parseConfig(ini('[git]\nstall_timeout=0')), {
+    instanceOf: ConfigError,
+    message: /stall_timeout/,
+  });
   t.is(config.temporal.address, 'temporal.example:7233');
   t.is(config.temporal.taskQueue, 'builds');
   t.is(config.api.port, 8080);
