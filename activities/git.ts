@@ -80,6 +80,10 @@ export const watchingGit = <T>(
   work: () => Promise<T>,
 ): Promise<T> => waitScope.run(onWait, work);
 
+/** git's words (or ours) for a server that stopped answering, rather than one that said no. */
+const isStall = (text: string): boolean =>
+  /^no answer from the server|Operation too slow|Connection timed out|timed out/i.test(text);
+
 /** The last line git wrote that says something (not its progress counters). */
 const lastWords = (stderr: string): string =>
   stderr
@@ -220,8 +224,7 @@ const ensureClone = async (
   } catch (err) {
     await rm(path, { recursive: true, force: true });
     // A server that does not answer does not answer the second clone either.
-    if (message(err).startsWith('no answer from the server'))
-      throw new GitError(`cannot clone ${url}: ${message(err)}`, { cause: err });
+    if (isStall(message(err))) throw new GitError(`cannot clone ${url}: ${message(err)}`, { cause: err });
     // Else: no such branch (a fallback follows), or the clone failed: its own error says which.
   }
   try {

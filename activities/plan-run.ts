@@ -19,7 +19,9 @@ import {
   type OrderResult,
 } from './discovery.ts';
 import { watchingGit, type GitWait } from './git.ts';
-import { beat } from './heartbeat.ts';
+import { beat, currentActivity } from './heartbeat.ts';
+import { sweepOrphanWorkspaces } from './build/workspace.ts';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { DriverRun } from './pkginfo/index.ts';
 import { readRunManifest, writeRunManifest } from './run-manifest.ts';
 
@@ -83,7 +85,22 @@ const compact = (c: CommitCandidate): QueuedCommit => ({
   ...(c.retries ? { retries: c.retries } : {}),
 });
 
+/** Whether a workflow is running now (the activity's own Temporal client asks). */
+const isRunning = async (workflowId: string): Promise<boolean> => {
+  const client = currentActivity()?.client;
+  if (!client) return true;
+  try {
+    return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+  } catch (err) {
+    return !(err instanceof WorkflowNotFoundError);
+  }
+};
+
 export const planRun = async (deps: ActivityDeps, input: PlanRunInput): Promise<RunPlan> => {
+  // What a build that could not clean up left behind (terminated, or cancelled while its worker
+  // was gone) goes first: workspace, worktree, tools still running on this host.
+  const swept = await sweepOrphanWorkspaces(deps, isRunning);
+  if (swept.length > 0) deps.logger.info({ workspaces: swept }, 'removed workspaces no running build owns');
   const { packages: all, warnings } = await readPackageList(deps, input.driverRun);
   const { selected, unknown } = selectPackages(all, input.packageNames, input.projectNames);
   const rpm = selected.filter((pkg) => pkg.types.includes('rpm'));

@@ -52,20 +52,29 @@ export const readConfig = (flags: ConfigFlags): Promise<DlrnConfig> =>
 /**
  * Loaded when a command needs it: `--help` and `--version` never load sequelize. A worker's
  * database (`worker`) waits out a server that stops answering for `[database] reconnect_timeout`,
- * saying so in the heartbeat of the step that waits (which `dlrn` prints) or, outside a step,
- * in the log; every other process fails at once.
+ * saying so in the heartbeat of the step that waits (which `dlrn` prints), and, once per outage,
+ * through `worker.tell` (a local `dlrn` prints it: its worker is itself) or the log. Every other
+ * process fails at once.
  */
 export const openConfiguredDatabase = async (
   config: DlrnConfig,
-  options: { worker?: { logger: Logger } } = {},
+  options: { worker?: { logger: Logger; tell?: (line: string) => void } } = {},
 ): Promise<Database> => {
   const worker = options.worker;
   const noteWait = worker ? (await import('../activities/heartbeat.ts')).noteWait : () => false;
-  const told = new Set<number>();
+  let outage: DatabaseWait | undefined;
   const onWait = (wait: DatabaseWait | undefined): void => {
-    if (noteWait(wait) || !wait || told.has(wait.since)) return;
-    told.add(wait.since);
-    worker?.logger.warn({ database: wait.what, error: wait.detail }, 'waiting for the database');
+    noteWait(wait);
+    if (wait && !outage) {
+      outage = wait;
+      if (worker?.tell) worker.tell(`Waiting for ${wait.what}: ${wait.detail}`);
+      else worker?.logger.warn({ database: wait.what, error: wait.detail }, 'waiting for the database');
+    } else if (!wait && outage) {
+      const what = outage.what;
+      outage = undefined;
+      if (worker?.tell) worker.tell(`${what.charAt(0).toUpperCase()}${what.slice(1)} is answering again.`);
+      else worker?.logger.warn({ database: what }, 'the database is answering again');
+    }
   };
   return (await import('../lib/db/index.ts')).openDatabase(config.default.databaseConnection, {
     sqliteWal: config.database.sqliteWal,
@@ -75,9 +84,9 @@ export const openConfiguredDatabase = async (
 
 /** What a local-mode worker in this process needs, made only when one runs (cli/worker.ts). */
 export const localWorkerDeps =
-  (config: DlrnConfig, logger: Logger) =>
+  (config: DlrnConfig, logger: Logger, tell?: (line: string) => void) =>
   async (): Promise<{ config: DlrnConfig; db: Database; logger: Logger }> => ({
     config,
-    db: await openConfiguredDatabase(config, { worker: { logger } }),
+    db: await openConfiguredDatabase(config, { worker: { logger, ...(tell ? { tell } : {}) } }),
     logger,
   });

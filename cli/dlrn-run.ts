@@ -204,7 +204,7 @@ const startRun = async (
   );
   const watch = config.temporal.address ? undefined : watchDisk(config.default.datadir, interrupts);
   try {
-    return await withTemporal(config, localWorkerDeps(config, logger), async (client, endpoint) => {
+    return await withTemporal(config, localWorkerDeps(config, logger, say), async (client, endpoint) => {
       // A run a crashed dlrn left behind is finished first (local mode: only we can run it).
       if (endpoint.local && input.mode === 'build') await settleAbandonedRuns(client, endpoint);
       const handle = await client.workflow.start<typeof runWorkflow>('run', {

@@ -195,6 +195,9 @@ export const followRun = async (
       await discovery();
       continue;
     }
+    // Skips discovery made after the last look at it (the last packages it waited on).
+    for (const skipped of progress.skipped ?? [])
+      tellOnce(`skip ${skipped.name}`, `  skipped ${skipped.name}: ${skipped.error}`);
     observe(progress.builds);
     const total = progress.builds.length;
     const now = Date.now();

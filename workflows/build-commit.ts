@@ -1,7 +1,9 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   isCancellation,
   ParentClosePolicy,
   patched,
@@ -103,16 +105,21 @@ const stepsOf = (input: BuildCommitInput) => {
       heartbeatTimeout: '30 seconds',
       retry: { maximumAttempts: 10 },
     }),
-    // Sources and preprocess; transient failures retried up to maxretries times.
+    // Sources and preprocess; transient failures retried up to maxretries times. A cancelled
+    // build waits for its step to stop (the step kills its tools), so its workspace is removed
+    // after, not under, a tool that still runs; a step whose worker is gone ends at its
+    // heartbeat timeout.
     sources: proxyActivities<Activities>({
       startToCloseTimeout: '1 hour',
       heartbeatTimeout: '30 seconds',
       retry,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     }),
     build: proxyActivities<Activities>({
       startToCloseTimeout: input.buildTimeout ?? '6 hours',
       heartbeatTimeout: '30 seconds',
       retry,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     }),
     publish: proxyActivities<Activities>({
       startToCloseTimeout: '2 hours',
@@ -141,6 +148,10 @@ interface Outcome {
   alreadyBuilt?: boolean;
 }
 
+/** Whether the build is cancelled: the failure says so, or the build was asked to stop. */
+const cancelled = (err: unknown): boolean =>
+  isCancellation(err) || CancellationScope.current().consideredCancelled;
+
 /**
  * Sources, preprocess, source RPM and binary RPMs. A package that does not build is an outcome
  * (FAILED, or RETRY for a transient failure that outlasted this build's retries while the commit
@@ -166,7 +177,8 @@ const buildPackage = async (
       srpm,
     };
   } catch (err) {
-    if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+    // A step that ends any way once the build is cancelled (killed, timed out) is the cancellation.
+    if (cancelled(err) || !(err instanceof ActivityFailure)) throw err;
     const failure = stepFailure(err);
     // Not the package's fault: no FAILED row; the build fails and its run stops starting others.
     if (failure.type === ErrorType.DiskFullError)
@@ -243,9 +255,9 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
     async (err: unknown) => {
       // Cancelled (Ctrl-C twice, the run cancelled): the workspace, its worktree and any tool
       // still running go, even when the worker that ran them is gone (the next one does it).
-      if (isCancellation(err) && patched('remove-workspace-when-cancelled'))
-        await CancellationScope.nonCancellable(() => steps.bookkeeping.removeWorkspace(job));
-      throw err;
+      if (!cancelled(err) || !patched('remove-workspace-when-cancelled')) throw err;
+      await CancellationScope.nonCancellable(() => steps.bookkeeping.removeWorkspace(job));
+      throw isCancellation(err) ? err : new CancelledFailure('the build was cancelled');
     },
   );
   if (outcome.alreadyBuilt) {
@@ -253,39 +265,43 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuildCommitR
     const again = await steps.bookkeeping.claimBuild(job);
     if (again.existing) return joined(again.existing);
   }
-  const { built, artifacts, srpm } = outcome;
-  let { status, notes } = outcome;
-  const { id } = await steps.bookkeeping.recordResult({ job: built, status, notes, artifacts });
-  // Serialized across every build and worker by the post-build lock; waits as long as needed.
-  const published =
-    status === 'SUCCESS'
-      ? await steps.publish.postBuild({
-          job: built,
-          commitId: id,
-          noRepo: input.noRepo ?? false,
-          dev: input.dev ?? false,
-          ...(input.packages ? { packages: input.packages } : {}),
-          ...(input.manifest ? { manifest: input.manifest } : {}),
-        })
-      : undefined;
-  const synced =
-    input.rsync === false
-      ? { synced: false }
-      : await steps.notify.rsyncBuild({ job: built, commitId: id, succeeded: status === 'SUCCESS' });
-  if (synced.error && status === 'SUCCESS') {
-    // DLRN records a build whose repository could not be copied as FAILED.
-    status = 'FAILED';
-    notes = synced.error;
-  }
-  if (status === 'FAILED') await tellFailure(built, id, notes, steps, input.webhooks ?? false);
-  upsertSearchAttributes([{ key: searchKeys.status, value: status }]);
-  return {
-    commitId: id,
-    status,
-    notes,
-    artifacts,
-    outputDir: outputDirOf(built),
-    ...(srpm ? { srpm: srpm.replace(/\.src\.rpm$/, '') } : {}),
-    ...(published ? { published } : {}),
-  };
+  // A built package is recorded and published whatever happens to the run now: a cancellation
+  // here would leave a SUCCESS row whose repository has no metadata.
+  return await CancellationScope.nonCancellable(async () => {
+    const { built, artifacts, srpm } = outcome;
+    let { status, notes } = outcome;
+    const { id } = await steps.bookkeeping.recordResult({ job: built, status, notes, artifacts });
+    // Serialized across every build and worker by the post-build lock; waits as long as needed.
+    const published =
+      status === 'SUCCESS'
+        ? await steps.publish.postBuild({
+            job: built,
+            commitId: id,
+            noRepo: input.noRepo ?? false,
+            dev: input.dev ?? false,
+            ...(input.packages ? { packages: input.packages } : {}),
+            ...(input.manifest ? { manifest: input.manifest } : {}),
+          })
+        : undefined;
+    const synced =
+      input.rsync === false
+        ? { synced: false }
+        : await steps.notify.rsyncBuild({ job: built, commitId: id, succeeded: status === 'SUCCESS' });
+    if (synced.error && status === 'SUCCESS') {
+      // DLRN records a build whose repository could not be copied as FAILED.
+      status = 'FAILED';
+      notes = synced.error;
+    }
+    if (status === 'FAILED') await tellFailure(built, id, notes, steps, input.webhooks ?? false);
+    upsertSearchAttributes([{ key: searchKeys.status, value: status }]);
+    return {
+      commitId: id,
+      status,
+      notes,
+      artifacts,
+      outputDir: outputDirOf(built),
+      ...(srpm ? { srpm: srpm.replace(/\.src\.rpm$/, '') } : {}),
+      ...(published ? { published } : {}),
+    };
+  });
 }

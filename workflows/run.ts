@@ -119,6 +119,8 @@ export interface RunBuild {
 export interface RunProgress {
   phase: 'discovering' | 'building' | 'done';
   builds: RunBuild[];
+  /** The packages discovery skipped (git failed), once it has ended. */
+  skipped?: { name: string; error: string }[];
 }
 
 const progressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);
@@ -442,6 +444,7 @@ export async function run(input: RunInput): Promise<RunResult> {
 const buildRun = async (input: RunInput, carried: RunCarry, progress: RunProgress): Promise<RunResult> => {
   progress.phase = 'building';
   progress.builds = carried.builds;
+  progress.skipped = carried.plan.skipped;
   const { manifest, ...plan } = carried.plan;
   const { next, failed, halted } = await buildQueue(
     input,

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { outputDirOf, type BuildJob } from '../../lib/domain/build.ts';
@@ -14,6 +14,8 @@ import type { ActivityDeps } from '../deps.ts';
 import { gitNetwork, gitRaw, withRepoLock } from '../git.ts';
 import { successOwnsDirectory } from './claim.ts';
 import { killLeftovers } from './process.ts';
+import { currentActivity } from '../heartbeat.ts';
+import { listWorkspaces, OWNER_FILE, type BuildWorkspace } from '../../lib/repo/workspaces.ts';
 
 export interface Workspace {
   /** Absolute: the hashed directory (recreated empty), where logs and RPMs go. */
@@ -96,6 +98,9 @@ export const prepareSources = async (deps: ActivityDeps, job: BuildJob): Promise
   await mkdir(ws.outputDir, { recursive: true });
   await rm(ws.root, { recursive: true, force: true });
   await mkdir(ws.root, { recursive: true });
+  // Whose workspace this is: a build that ends without cleaning up (terminated) is found by it.
+  const owner = currentActivity()?.info.workflowExecution?.workflowId;
+  if (owner) await writeFile(join(ws.root, OWNER_FILE), `${owner}\n`);
 
   if (commit.repoDir && ws.sourceDir) {
     const upstream = Array.isArray(job.pkg.upstream)
@@ -166,4 +171,36 @@ export const removeWorkspace = async (deps: ActivityDeps, job: BuildJob): Promis
   const repoDir = job.commit.repoDir;
   if (repoDir && existsSync(repoDir))
     await withRepoLock(repoDir, () => gitRaw(repoDir, ['worktree', 'prune']));
+};
+
+/**
+ * A workspace no running build owns (its build was terminated, or cancelled while no worker
+ * could clean up): its tools still running on this host are killed, then the folder, its pid
+ * files and its worktree registration in the upstream clone go.
+ */
+const removeOrphan = async (ws: BuildWorkspace): Promise<void> => {
+  await killLeftovers(`${ws.path}.pids`);
+  // The worktree's .git file names the clone it belongs to: <clone>/.git/worktrees/<name>.
+  const gitFile = await readFile(join(ws.path, 'source', '.git'), 'utf8').catch(() => '');
+  const clone = /^gitdir: (.*)\/\.git\/worktrees\/[^/]+\s*$/m.exec(gitFile)?.[1];
+  await rm(ws.path, { recursive: true, force: true });
+  await rm(`${ws.path}.pids`, { recursive: true, force: true });
+  if (clone && existsSync(clone)) await withRepoLock(clone, () => gitRaw(clone, ['worktree', 'prune']));
+};
+
+/**
+ * The next run's sweep: every workspace whose owning build is not running is removed (one with
+ * no owner recorded is left to dlrn-check's age rule). Returns the names removed.
+ */
+export const sweepOrphanWorkspaces = async (
+  deps: ActivityDeps,
+  isRunning: (workflowId: string) => Promise<boolean>,
+): Promise<string[]> => {
+  const removed: string[] = [];
+  for (const ws of await listWorkspaces(deps.config.default.datadir)) {
+    if (!ws.owner || (await isRunning(ws.owner))) continue;
+    await removeOrphan(ws);
+    removed.push(ws.name);
+  }
+  return removed;
 };

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { lstat, opendir, readFile, readlink, stat } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { DlrnConfig } from '../config/index.ts';
 import type { CommitAttributes, Database } from '../db/index.ts';
@@ -14,6 +14,7 @@ import { QueryTypes } from 'sequelize';
 import { PURGED_FLAG } from '../domain/purge.ts';
 import { commitDir } from '../domain/repo-layout.ts';
 import { promotionTarget } from './promote.ts';
+import { listWorkspaces } from './workspaces.ts';
 
 /** Every kind of violation, in the order they are listed. */
 const VIOLATION_CODES = [
@@ -30,6 +31,7 @@ const VIOLATION_CODES = [
   'duplicate-success',
   'orphan-build',
   'stale-lock',
+  'orphan-workspace',
   'stale-workspace',
 ] as const;
 type ViolationCode = (typeof VIOLATION_CODES)[number];
@@ -400,6 +402,35 @@ const checkLeftovers = async (datadir: string, now: number, staleAfterMinutes: n
   return violations;
 };
 
+/**
+ * Workspaces whose owning build is not running: it was terminated, or cancelled while no worker
+ * could clean up. Found at once through the owner each workspace records (the next run's sweep
+ * removes them); workspaces without one are left to the age rule.
+ */
+const checkOrphanWorkspaces = async (datadir: string, temporal: TemporalLister): Promise<Violation[]> => {
+  const violations: Violation[] = [];
+  for (const ws of await listWorkspaces(datadir)) {
+    if (!ws.owner) continue;
+    let status: string;
+    try {
+      status = (await temporal.client.workflow.getHandle(ws.owner).describe()).status.name;
+    } catch (err) {
+      if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+      status = 'gone';
+    }
+    if (status === 'RUNNING') continue;
+    // Removed meanwhile by its build or by a sweep: nothing to report.
+    if (!existsSync(ws.path)) continue;
+    const tools = ws.tools.map((t) => `${basename(t.command)} pid ${t.pid} on ${t.host}`);
+    violations.push({
+      code: 'orphan-workspace',
+      subject: `build/${ws.name}`,
+      detail: `its build ${ws.owner} is ${status.toLowerCase()}${tools.length ? `; tools still recorded: ${tools.join(', ')}` : ''} (the next dlrn run removes it)`,
+    });
+  }
+  return violations;
+};
+
 const toRunning = (w: WorkflowExecutionInfo): RunningWorkflow => ({
   workflowId: w.workflowId,
   runId: w.runId,
@@ -466,6 +497,7 @@ export const checkSite = async (options: SiteCheckOptions): Promise<SiteCheckRep
       runningWorkflows(temporal, ['run', 'importCommit']),
     ]);
     violations.push(...orphanBuilds(builds, owners));
+    violations.push(...(await checkOrphanWorkspaces(datadir, temporal)));
   }
   violations.push(...(await checkLeftovers(datadir, now, staleAfterMinutes)));
   const rank = (v: Violation) => VIOLATION_CODES.indexOf(v.code);

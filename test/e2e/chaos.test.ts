@@ -6,41 +6,23 @@
  * no dangling link, `current` up to date), every commit built once, the run's exit code right,
  * and no process of ours left behind.
  */
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { Client, Connection } from '@temporalio/client';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { openDatabase } from '../../lib/db/index.ts';
-import { PROJECT_ROOT } from '../../lib/paths.ts';
+import { join } from 'node:path';
 import { isProcessAlive } from '../../lib/local-temporal.ts';
 import { freePort } from '../../lib/temporal-dev-server.ts';
 import { advanceDemo, makeDemo } from '../../scripts/make-demo.ts';
-import { runCli, type CliResult } from '../helpers/cli.ts';
+import { runCli } from '../helpers/cli.ts';
+import { assertWhole, sleep, start, startWorker, stop, waitFor } from '../helpers/processes.ts';
 import { clusterFlags, temporalAddress, uniqueTaskQueue } from '../helpers/services.ts';
-
-const exec = promisify(execFile);
 
 /** The seeds of the kill moments; change one only together with the note that quotes it. */
 const SEEDS = { workerKills: 20261201 } as const;
 
 /** mulberry32: a small seeded generator, so the kill moments are the same on every run. */
-const seeded = (seed: number) => {
-  let a = seed >>> 0;
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 let root: string;
 let client: Client;
 
@@ -53,94 +35,21 @@ test.after.always(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-/** One of our commands running in the background, its output readable while it runs. */
-interface Running {
-  child: ChildProcess;
-  output(): string;
-  done: Promise<CliResult>;
-}
-
-const start = (name: string, args: string[], cwd: string): Running => {
-  const child = spawn(process.execPath, [resolve(PROJECT_ROOT, 'bin', `${name}.js`), ...args], {
-    cwd,
-    env: { ...process.env, DLRN_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  const done = new Promise<CliResult>((ok) =>
-    child.once('close', (code, signal) => ok({ code: code ?? (signal ? 128 : 1), stdout, stderr })),
-  );
-  return { child, output: () => stdout + stderr, done };
-};
-
-const waitFor = async (what: string, check: () => boolean | Promise<boolean>, ms = 180_000) => {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-};
-
-const startWorker = async (flags: string[], cwd: string): Promise<Running> => {
-  const worker = start('dlrn-worker', flags, cwd);
-  await waitFor('dlrn-worker to poll', () => worker.output().includes('dlrn-worker polling task queue'));
-  return worker;
-};
-
-const stop = async (running: Running): Promise<void> => {
-  if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill('SIGTERM');
-  await running.done;
-};
-
 /** A fresh demo of its own for one scenario. */
 const demo = async (name: string): Promise<{ dir: string; ini: string }> => {
   const dir = join(root, name);
   return { dir, ini: await makeDemo(dir) };
 };
 
-/** Rows of one commit that were built more than once (a recheck would be the only excuse). */
-const builtTwice = async (dir: string): Promise<string[]> => {
-  const db = await openDatabase(`sqlite:///${join(dir, 'data', 'commits.sqlite')}`, { migrate: false });
-  try {
-    const rows = await db.models.Commit.findAll({ order: [['id', 'ASC']] });
-    const seen = new Map<string, number>();
-    for (const r of rows) {
-      const key = [
-        r.getDataValue('projectName'),
-        r.getDataValue('commitHash'),
-        r.getDataValue('distroHash'),
-        r.getDataValue('extendedHash'),
-      ].join(' ');
-      seen.set(key, (seen.get(key) ?? 0) + 1);
-    }
-    return [...seen].filter(([, n]) => n > 1).map(([key, n]) => `${key} x${n}`);
-  } finally {
-    await db.close();
-  }
-};
-
-/** Processes whose command line names this scenario's folder: tools or servers left behind. */
-const leftovers = async (dir: string): Promise<string[]> => {
-  const { stdout } = await exec('ps', ['-eo', 'pid=,args=']).catch(() => ({ stdout: '' }));
-  return stdout
-    .split('\n')
-    .filter((line) => line.includes(dir) && !line.includes('ps -eo'))
-    .map((line) => line.trim());
-};
-
-/** The site is whole: dlrn-check passes, no commit has two rows, nothing of ours still runs. */
-const assertWhole = async (t: ExecutionContext, dir: string, checkFlags: string[]) => {
-  const check = await runCli('dlrn-check', checkFlags, { cwd: dir });
-  t.is(check.code, 0, `dlrn-check:\n${check.stdout}${check.stderr}`);
-  t.regex(check.stdout, /^site ok: \d+ commits/m);
-  t.deepEqual(await builtTwice(dir), []);
-  await waitFor('our processes to end', async () => (await leftovers(dir)).length === 0, 30_000).catch(
-    () => undefined,
-  );
-  t.deepEqual(await leftovers(dir), []);
+const seeded = (seed: number) => {
+  let a = seed >>> 0;
+  return (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 };
 
 /** The longest any activity of these workflows waited from being scheduled to its last start. */

@@ -67,8 +67,17 @@ const postgresBin = (): string => {
   return join(root, version, 'bin');
 };
 
+/** A PostgreSQL server of its own: the harness's, or one a fault test stops and starts again. */
+export interface PostgresService extends Service {
+  url: string;
+  /** Stops the server at once, as a crash would (`pg_ctl stop -m immediate`). */
+  crash(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  restart(): Promise<void>;
+}
+
 /** PostgreSQL refuses to run as root; as root its cluster belongs to the `postgres` user. */
-export const startPostgres = async (dir: string): Promise<Service> => {
+export const startPostgres = async (dir: string): Promise<PostgresService> => {
   const bin = postgresBin();
   const data = join(dir, 'pg');
   await mkdir(data, { recursive: true });
@@ -111,25 +120,34 @@ export const startPostgres = async (dir: string): Promise<Service> => {
     '-c',
     'max_connections=200',
   ]);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', openSync(join(dir, 'postgres.log'), 'a')] });
-  await waitFor(
-    'PostgreSQL',
-    async () =>
-      run(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)]).then(
-        () => true,
-        () => false,
-      ),
-    child,
-  );
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn(cmd, args, { stdio: ['ignore', 'ignore', openSync(join(dir, 'postgres.log'), 'a')] });
+    await waitFor(
+      'PostgreSQL',
+      async () =>
+        run(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)]).then(
+          () => true,
+          () => false,
+        ),
+      child,
+    );
+  };
+  // As root the child is runuser, which does not pass a signal on: pg_ctl stops the server.
+  const stopWith = async (mode: 'fast' | 'immediate') => {
+    const [stopCmd, stopArgs] = asUser(join(bin, 'pg_ctl'), ['-D', data, '-m', mode, '-w', 'stop']);
+    await run(stopCmd, stopArgs).catch(() => undefined);
+    await stopChild(child, 'SIGINT');
+  };
+  await launch();
+  const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
   return {
     name: 'postgres',
-    env: { DLRN_TEST_POSTGRES_URL: `postgresql://postgres@127.0.0.1:${port}/postgres` },
-    // As root the child is runuser, which does not pass a signal on: pg_ctl stops the server.
-    stop: async () => {
-      const [stopCmd, stopArgs] = asUser(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
-      await run(stopCmd, stopArgs).catch(() => undefined);
-      await stopChild(child, 'SIGINT');
-    },
+    url,
+    env: { DLRN_TEST_POSTGRES_URL: url },
+    stop: () => stopWith('fast'),
+    crash: () => stopWith('immediate'),
+    restart: launch,
   };
 };
 
