@@ -3,7 +3,9 @@
  * `--debug`, reading projects.ini once, and usage errors that exit as argparse's do.
  */
 import { Command, Option } from 'commander';
+import { stat } from 'node:fs/promises';
 import { loadConfig, type DlrnConfig } from '../lib/config/index.ts';
+import { ConfigError } from '../lib/domain/errors.ts';
 import type { Database, DatabaseWait } from '../lib/db/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import { EXIT_USAGE } from './errors.ts';
@@ -46,8 +48,27 @@ export interface ConfigFlags {
   configOverride: string[];
 }
 
-export const readConfig = (flags: ConfigFlags): Promise<DlrnConfig> =>
-  loadConfig(flags.configFile, { overrides: flags.configOverride });
+/**
+ * projects.ini with the command line's overrides. A `datadir` that exists but is not a folder
+ * is refused here, in DLRN's words for a bad option, before anything tries to write in it.
+ */
+export const readConfig = async (flags: ConfigFlags): Promise<DlrnConfig> => {
+  const config = await loadConfig(flags.configFile, { overrides: flags.configOverride });
+  const datadir = config.default.datadir;
+  const found = await stat(datadir).catch(() => undefined);
+  if (found && !found.isDirectory()) {
+    throw new ConfigError(
+      [
+        {
+          where: 'DEFAULT.datadir',
+          message: `[DEFAULT] datadir = "${datadir}": not a folder (it is a file)`,
+        },
+      ],
+      config.file,
+    );
+  }
+  return config;
+};
 
 /**
  * Loaded when a command needs it: `--help` and `--version` never load sequelize. A worker's

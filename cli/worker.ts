@@ -10,6 +10,7 @@ import type { Logger } from '../lib/logger.ts';
 import { acquireLocalTemporal, type LocalTemporal } from '../lib/local-temporal.ts';
 import { mkdir } from 'node:fs/promises';
 import { workflowBundle } from './workflow-bundle.ts';
+import { TemporalUnavailableError } from '../lib/domain/errors.ts';
 
 export { workflowsPath } from './workflow-bundle.ts';
 
@@ -93,8 +94,18 @@ const installRuntime = async (): Promise<void> => {
   });
 };
 
+/** A client of the endpoint; a Temporal that does not answer is one line naming its address. */
 export const connectClient = async (endpoint: TemporalEndpoint): Promise<Client> => {
-  const connection = await Connection.connect({ address: endpoint.address });
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: endpoint.address, connectTimeout: 10_000 });
+  } catch (err) {
+    const where = endpoint.local ? 'the local dev server' : '[temporal] address';
+    throw new TemporalUnavailableError(
+      `cannot reach Temporal at ${endpoint.address} (${where}): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
   return new Client({ connection, namespace: endpoint.namespace });
 };
 
@@ -119,7 +130,12 @@ const loadWorkerParts = () => (workerParts ??= importWorkerParts());
 export const createWorker = async (endpoint: TemporalEndpoint, deps: ActivityDeps): Promise<Worker> => {
   const [{ NativeConnection, Worker }, { createActivities }, bundle] = await loadWorkerParts();
   await installRuntime();
-  const connection = await NativeConnection.connect({ address: endpoint.address });
+  const connection = await NativeConnection.connect({ address: endpoint.address }).catch((err: Error) => {
+    const refused = /Connection refused/i.test(err.message) ? 'connection refused' : err.message;
+    throw new TemporalUnavailableError(`cannot reach Temporal at ${endpoint.address}: ${refused}`, {
+      cause: err,
+    });
+  });
   return Worker.create({
     connection,
     namespace: endpoint.namespace,

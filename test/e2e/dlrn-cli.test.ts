@@ -140,6 +140,40 @@ test.serial('a tags= value no package carries is a warning naming the tags there
   t.regex(planned.stdout, /^Nothing new to build: 0 packages checked/m);
 });
 
+test.serial(
+  'a datadir that is a file, an unreachable Temporal or database: one line each, no stack trace',
+  async (t) => {
+    const file = join(dir, 'not-a-folder');
+    await writeFile(file, 'x');
+    const cases = [
+      {
+        args: ['--config-file', ini, '--config-override', `DEFAULT.datadir=${file}`],
+        line: `[DEFAULT] datadir = "${file}": not a folder (it is a file)`,
+      },
+      {
+        args: ['--config-file', ini, '--config-override', 'temporal.address=127.0.0.1:1', '--dry-run'],
+        line: 'TemporalUnavailableError: cannot reach Temporal at 127.0.0.1:1 ([temporal] address): ',
+      },
+      {
+        args: [
+          '--config-file',
+          ini,
+          '--config-override',
+          'DEFAULT.database_connection=postgresql://x@127.0.0.1:1/db',
+          '--status',
+        ],
+        line: 'DatabaseError: cannot connect to database postgresql://x@127.0.0.1:1/db: connect ECONNREFUSED 127.0.0.1:1',
+      },
+    ];
+    for (const { args, line } of cases) {
+      const result = await run(args);
+      t.is(result.code, 1, result.stderr);
+      t.true(result.stderr.includes(line), result.stderr);
+      t.notRegex(result.stderr, /^\s+at .+[(:]\d+/m, `no stack trace for ${args.join(' ')}`);
+    }
+  },
+);
+
 test.serial('--recheck needs a package, and names one that has no build', async (t) => {
   const without = await run(['--config-file', ini, '--recheck']);
   t.is(without.code, 1);
