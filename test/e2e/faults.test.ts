@@ -87,60 +87,75 @@ const silentServer = async (): Promise<{ port: number; close(): Promise<void> }>
   };
 };
 
-test('a git server that accepts and never answers: each package is named within seconds and skipped, the rest build', async (t) => {
-  t.timeout(4 * 60_000);
-  const { dir, ini } = await demo('git-stall');
-  const silent = await silentServer();
-  try {
-    // One package's upstream over http, one over git:// (which has no timeout of its own).
-    const info = join(dir, 'info', 'demo.yml');
-    const text = (await readFile(info, 'utf8'))
-      .replace(
-        '- project: demo-docs\n',
-        `- project: demo-docs\n  upstream: http://127.0.0.1:${silent.port}/demo-docs\n`,
-      )
-      .replace(
-        '- project: demo-ui\n',
-        `- project: demo-ui\n  upstream: git://127.0.0.1:${silent.port}/demo-ui\n`,
+for (const mode of ['local', 'cluster'] as const)
+  test(`${mode} mode: a git server that accepts and never answers: each package is named within seconds and skipped, the rest build`, async (t) => {
+    t.timeout(4 * 60_000);
+    const { dir, ini } = await demo(`git-stall-${mode}`);
+    const silent = await silentServer();
+    let worker: Running | undefined;
+    try {
+      // One package's upstream over http, one over git:// (which has no timeout of its own).
+      const info = join(dir, 'info', 'demo.yml');
+      const text = (await readFile(info, 'utf8'))
+        .replace(
+          '- project: demo-docs\n',
+          `- project: demo-docs\n  upstream: http://127.0.0.1:${silent.port}/demo-docs\n`,
+        )
+        .replace(
+          '- project: demo-ui\n',
+          `- project: demo-ui\n  upstream: git://127.0.0.1:${silent.port}/demo-ui\n`,
+        );
+      await writeFile(info, text);
+      const flags = [
+        ...(mode === 'local'
+          ? localFlags(ini, 'git-stall')
+          : clusterFlags(ini, uniqueTaskQueue('faults-git-stall'))),
+        '--config-override',
+        'git.stall_timeout=3',
+      ];
+      // In cluster mode the worker does the git work, and dlrn tells it the same way.
+      if (mode === 'cluster') worker = await startWorker(flags, dir);
+      const run = start('dlrn', [...flags, '--info-repo', join(dir, 'info')], dir);
+      const result = await run.done;
+      t.is(result.code, 0, result.stdout + result.stderr);
+      noStackTrace(t, result);
+      // Named as discovery goes (the indented progress lines), before the run's summary.
+      const started = run.startedAt + (run.firstAt(/Run workflow: /) ?? 0);
+      const http = msAfter(
+        run,
+        /^ {2}skipped demo-docs: cannot clone http:\S+: .*Operation too slow/m,
+        started,
       );
-    await writeFile(info, text);
-    const flags = [...localFlags(ini, 'git-stall'), '--config-override', 'git.stall_timeout=3'];
-    const run = start('dlrn', [...flags, '--info-repo', join(dir, 'info')], dir);
-    const result = await run.done;
-    t.is(result.code, 0, result.stdout + result.stderr);
-    noStackTrace(t, result);
-    // Named as discovery goes (the indented progress lines), before the run's summary.
-    const started = run.startedAt + (run.firstAt(/Run workflow: /) ?? 0);
-    const http = msAfter(
-      run,
-      /^ {2}skipped demo-docs: cannot clone http:\S+: .*Operation too slow/m,
-      started,
-    );
-    const git = msAfter(
-      run,
-      /^ {2}skipped demo-ui: cannot clone git:\S+: no answer from the server for 3 s \(\[git\] stall_timeout\)/m,
-      started,
-    );
-    const waiting = msAfter(
-      run,
-      /waiting on git for demo-ui: clone git:\/\/127\.0\.0\.1:\d+\/demo-ui/,
-      started,
-    );
-    const summary = msAfter(run, /^Built 2 commits/m, started);
-    t.log(
-      `from the run's start: waiting on demo-ui told at ${waiting} ms; demo-docs skipped at ${http} ms, demo-ui at ${git} ms; summary at ${summary} ms`,
-    );
-    t.true(http < summary && git < summary, 'each skip told as it happened');
-    t.regex(result.stdout, /^Built 2 commits of 4 packages: 2 succeeded, 0 failed\.$/m);
-    t.deepEqual(
-      (await readFile(join(dir, 'data', 'repos', 'skiplist.txt'), 'utf8')).split('\n').filter(Boolean).sort(),
-      ['demo-docs', 'demo-ui'],
-    );
-    await assertWhole(t, dir, flags);
-  } finally {
-    await silent.close();
-  }
-});
+      const git = msAfter(
+        run,
+        /^ {2}skipped demo-ui: cannot clone git:\S+: no answer from the server for 3 s \(\[git\] stall_timeout\)/m,
+        started,
+      );
+      const waiting = msAfter(
+        run,
+        /waiting on git for demo-ui: clone git:\/\/127\.0\.0\.1:\d+\/demo-ui/,
+        started,
+      );
+      const summary = msAfter(run, /^Built 2 commits/m, started);
+      t.log(
+        `from the run's start: waiting on demo-ui told at ${waiting} ms; demo-docs skipped at ${http} ms, demo-ui at ${git} ms; summary at ${summary} ms`,
+      );
+      t.true(http < summary && git < summary, 'each skip told as it happened');
+      t.regex(result.stdout, /^Built 2 commits of 4 packages: 2 succeeded, 0 failed\.$/m);
+      t.deepEqual(
+        (await readFile(join(dir, 'data', 'repos', 'skiplist.txt'), 'utf8'))
+          .split('\n')
+          .filter(Boolean)
+          .sort(),
+        ['demo-docs', 'demo-ui'],
+      );
+      if (worker) await stop(worker);
+      await assertWhole(t, dir, flags);
+    } finally {
+      if (worker) await stop(worker);
+      await silent.close();
+    }
+  });
 
 test('PostgreSQL killed while a run plans and back 10 s later: dlrn names the database, waits, and the run ends', async (t) => {
   t.timeout(4 * 60_000);
