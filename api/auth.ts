@@ -7,13 +7,22 @@
  * - a verified (user, password, stored hash) is remembered for ten minutes by its SHA-256, and a
  *   refused one for a minute: a changed password or hash (`dlrn-user --update`) never matches a
  *   remembered one, and a deleted user has no hash to match;
- * - failures are counted per user and client, and per user: past `CLIENT_FAILURES` (or
- *   `USER_FAILURES`) in a minute, the next attempts get 429 with Retry-After until the minute ends,
- *   without any check; when every thread is busy and `maxQueued` checks wait, 503 with Retry-After.
+ * - one check per credential at a time: requests carrying credentials that are being checked wait
+ *   for that check's answer (a burst of CI jobs sharing a user costs one check, not one each), and
+ *   a remembered credential in use is checked again in the background two minutes before it
+ *   expires, so steady traffic never meets a cold check;
+ * - the guessing is throttled, not the user: a client that failed `CLIENT_FAILURES` times for a
+ *   user in a minute gets 429 (Retry-After) for that user until the minute ends; while a user has
+ *   failed `USER_FAILURES` times from anywhere, a client that already failed for them gets 429
+ *   too, but a client with no failure (the CI job with the right password) never does. The
+ *   client is the connection's address, or X-Forwarded-For's when the connection comes from one
+ *   of `[api] trusted_proxies`;
+ * - when every thread is busy and `maxQueued` different checks wait, 503 with Retry-After.
  * Kerberos (`KrbAuthentication`) is not supported: its requests get a 401 naming the missing
  * driver.
  */
 import { createHash } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
 import type { Context, Next } from 'koa';
 import { PoolBusyError, sharedVerifyPool } from '../lib/auth/verify-pool.ts';
 import type { ApiDeps, ApiState } from './context.ts';
@@ -22,6 +31,8 @@ import { passwordHashOf } from '../lib/db/index.ts';
 
 const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="DLRN API"' };
 const REMEMBER_MS = 10 * 60_000;
+/** A remembered credential in use is checked again this long before it would expire. */
+const REFRESH_BEFORE_MS = 2 * 60_000;
 const WINDOW_MS = 60_000;
 /** Failed attempts of one user from one client, then of one user from anywhere, per window. */
 export const CLIENT_FAILURES = 5;
@@ -59,27 +70,47 @@ const expiring = <V extends { until: number }>(now: () => number) => {
 export const createAuthenticator = (deps: ApiDeps) => {
   const now = () => (deps.now ?? Date.now)();
   const pool = deps.verifyPool ?? sharedVerifyPool();
-  const verified = expiring<{ until: number }>(now);
+  const verified = expiring<{ until: number; refreshAt: number }>(now);
   const refused = expiring<{ until: number }>(now);
   const failures = expiring<{ until: number; count: number }>(now);
 
-  /** 429 when this user, from this client or from anywhere, failed too often this minute. */
-  const throttle = (keys: [string, number][]): void => {
-    for (const [key, limit] of keys) {
-      const entry = failures.get(key);
-      if (entry && entry.count >= limit) {
-        const seconds = Math.max(1, Math.ceil((entry.until - now()) / 1000));
-        throw new HttpError(429, 'Too many failed authentication attempts, retry later', {
-          'Retry-After': String(seconds),
-        });
-      }
-    }
+  const count = (key: string): number => failures.get(key)?.count ?? 0;
+
+  /**
+   * 429 for a guessing client: one that failed CLIENT_FAILURES times for this user this minute,
+   * or failed once while the user is under attack (USER_FAILURES from anywhere). A client that has
+   * not failed for the user is never throttled, whatever others do.
+   */
+  const throttle = (clientKey: string, userKey: string): void => {
+    const mine = count(clientKey);
+    if (mine === 0) return;
+    if (mine < CLIENT_FAILURES && count(userKey) < USER_FAILURES) return;
+    const entry = failures.get(mine >= CLIENT_FAILURES ? clientKey : userKey);
+    const seconds = Math.max(1, Math.ceil(((entry?.until ?? now()) - now()) / 1000));
+    throw new HttpError(429, 'Too many failed authentication attempts, retry later', {
+      'Retry-After': String(seconds),
+    });
   };
-  const failed = (keys: [string, number][]): void => {
-    for (const [key] of keys) {
+  const failed = (keys: string[]): void => {
+    for (const key of keys) {
       const entry = failures.get(key);
       failures.set(key, { until: entry?.until ?? now() + WINDOW_MS, count: (entry?.count ?? 0) + 1 });
     }
+  };
+
+  /** One check of a credential at a time: a second asker waits for the first one's answer. */
+  const inFlight = new Map<string, Promise<boolean>>();
+  const verifyOnce = (key: string, password: string, stored: string): Promise<boolean> => {
+    let checking = inFlight.get(key);
+    if (!checking) {
+      checking = pool.verify(password, stored).finally(() => inFlight.delete(key));
+      inFlight.set(key, checking);
+    }
+    return checking;
+  };
+  const remember = (key: string): void => {
+    const at = now();
+    verified.set(key, { until: at + REMEMBER_MS, refreshAt: at + REMEMBER_MS - REFRESH_BEFORE_MS });
   };
 
   const check = async (username: string, password: string, client: string): Promise<boolean> => {
@@ -88,17 +119,23 @@ export const createAuthenticator = (deps: ApiDeps) => {
     const stored = await passwordHashOf(deps.db, username);
     if (stored === undefined) return false;
     const key = createHash('sha256').update(`${username}\0${password}\0${stored}`).digest('hex');
-    if (verified.get(key)) return true;
+    const known = verified.get(key);
+    if (known) {
+      // In use near its end: checked again now, in the background, while it still counts.
+      if (now() >= known.refreshAt && !inFlight.has(key))
+        void verifyOnce(key, password, stored).then(
+          (ok) => (ok ? remember(key) : verified.delete(key)),
+          () => undefined,
+        );
+      return true;
+    }
     const clientKey = `client\0${username}\0${client}`;
-    const limits: [string, number][] = [
-      [clientKey, CLIENT_FAILURES],
-      [`user\0${username}`, USER_FAILURES],
-    ];
-    throttle(limits);
+    const userKey = `user\0${username}`;
+    throttle(clientKey, userKey);
     let ok = false;
     if (!refused.get(key)) {
       try {
-        ok = await pool.verify(password, stored);
+        ok = await verifyOnce(key, password, stored);
       } catch (err) {
         if (!(err instanceof PoolBusyError)) throw err;
         throw new HttpError(503, 'Too many authentication attempts at once, retry later', {
@@ -107,13 +144,43 @@ export const createAuthenticator = (deps: ApiDeps) => {
       }
     }
     if (!ok) {
+      // Each request refused counts, even when several shared one check.
       refused.set(key, { until: now() + WINDOW_MS });
-      failed(limits);
+      failed([clientKey, userKey]);
       return false;
     }
     failures.delete(clientKey);
-    verified.set(key, { until: now() + REMEMBER_MS });
+    remember(key);
     return true;
+  };
+
+  /**
+   * The client a failure is counted against: the connection's address, or, when the connection
+   * comes from one of `[api] trusted_proxies`, the nearest address in X-Forwarded-For that is not
+   * a trusted proxy itself (as web frameworks read it). A client cannot pick its own address.
+   */
+  const trusted = new BlockList();
+  for (const entry of deps.config.api.trustedProxies) {
+    const [address = '', bits] = entry.split('/');
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) trusted.addAddress(address, family);
+    else trusted.addSubnet(address, Number(bits), family);
+  }
+  const isTrusted = (address: string): boolean => {
+    const plain = address.replace(/^::ffff:/, '');
+    const family = isIP(plain) === 6 ? 'ipv6' : 'ipv4';
+    return isIP(plain) !== 0 && trusted.check(plain, family);
+  };
+  const clientOf = (ctx: Context): string => {
+    const peer = ctx.req.socket.remoteAddress ?? '';
+    if (!isTrusted(peer)) return peer;
+    const hops = ctx
+      .get('X-Forwarded-For')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
+    for (let i = hops.length - 1; i >= 0; i--) if (!isTrusted(hops[i] ?? '')) return hops[i] ?? peer;
+    return hops[0] ?? peer;
   };
 
   /** The user of the request's credentials; throws 401 without valid ones. */
@@ -131,7 +198,7 @@ export const createAuthenticator = (deps: ApiDeps) => {
     const colon = decoded.indexOf(':');
     if (colon < 0) throw unauthorized();
     const username = decoded.slice(0, colon);
-    if (!(await check(username, decoded.slice(colon + 1), ctx.ip))) throw unauthorized();
+    if (!(await check(username, decoded.slice(colon + 1), clientOf(ctx)))) throw unauthorized();
     return username;
   };
 

@@ -5,6 +5,8 @@
  * Attribute names are camelCase inside; the ini key is what a DLRN user writes.
  */
 
+import { isIP } from 'node:net';
+
 /** How one option is read: its ini key, a parser that throws a reason, and its default. */
 export interface OptionSpec<T> {
   key: string;
@@ -309,6 +311,31 @@ export const apiSection = {
   } as OptionSpec<string[]>,
   /** New: when set, each webhook carries `X-DLRN-Signature: sha256=<HMAC of the body>`. */
   webhookSecret: str('webhook_secret'),
+  /**
+   * New: the reverse proxies in front of the API (addresses or CIDR blocks, IPv4 or IPv6). Only a
+   * connection from one of them may name the client in X-Forwarded-For; any other client is its
+   * connection's address, so it cannot pick the address its failed passwords count against.
+   */
+  trustedProxies: {
+    key: 'trusted_proxies',
+    parse: (raw: string) => {
+      const entries = parseList(raw);
+      for (const entry of entries) {
+        const [address = '', bits, extra] = entry.split('/');
+        const family = isIP(address);
+        const maxBits = family === 6 ? 128 : 32;
+        if (
+          family === 0 ||
+          extra !== undefined ||
+          (bits !== undefined && !/^\d+$/.test(bits)) ||
+          Number(bits) > maxBits
+        )
+          throw new OptionValueError(`"${entry}" is not an IP address or a CIDR block (10.0.0.0/8)`);
+      }
+      return entries;
+    },
+    default: [],
+  } as OptionSpec<string[]>,
   /**
    * New: how long `repo_status`, `agg_status`, `last_tested_repo` and `promotions` answers are
    * kept (api/read-cache.ts); this API's own writes drop them at once. 0: off.

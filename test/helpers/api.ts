@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../api/app.ts';
 import { createUser } from '../../lib/auth/users.ts';
+import type { VerifyPool } from '../../lib/auth/verify-pool.ts';
 import { loadConfig } from '../../lib/config/index.ts';
 import { openDatabase, type Database } from '../../lib/db/index.ts';
 import { createLogger } from '../../lib/logger.ts';
@@ -53,6 +54,8 @@ export const startApi = async (
     now?: () => number;
     /** The read cache's life; off (0) unless a test is about it, as tests write rows directly. */
     readCacheMs?: number;
+    /** The password check pool (a test that counts checks wraps one). */
+    verifyPool?: VerifyPool;
   } = {},
 ): Promise<Api> => {
   const dir = await mkdtemp(join(tmpdir(), 'dlrnt-api-'));
@@ -100,6 +103,7 @@ export const startApi = async (
     logger,
     now: options.now ?? (() => NOW),
     readCacheMs: options.readCacheMs ?? 0,
+    ...(options.verifyPool ? { verifyPool: options.verifyPool } : {}),
     ...(temporal ? { temporal } : {}),
     ...(options.webhookRetryInterval ? { webhookRetryInterval: options.webhookRetryInterval } : {}),
   });

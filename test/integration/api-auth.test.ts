@@ -4,9 +4,10 @@
  * verifications dropped when the user's password changes or the user goes.
  */
 import test from 'ava';
+import { request as httpRequest } from 'node:http';
 import { hashPassword } from '../../lib/auth/sha512-crypt.ts';
 import { createUser, deleteUser, updatePassword } from '../../lib/auth/users.ts';
-import { createVerifyPool, PoolBusyError } from '../../lib/auth/verify-pool.ts';
+import { createVerifyPool, PoolBusyError, type VerifyPool } from '../../lib/auth/verify-pool.ts';
 import { CLIENT_FAILURES, USER_FAILURES } from '../../api/auth.ts';
 import { NOW, startApi } from '../helpers/api.ts';
 
@@ -54,9 +55,20 @@ test('wrong passwords at passlib rounds never hold up other requests', async (t)
   );
 });
 
-test('failed attempts are throttled per user and client, then per user, until the minute ends', async (t) => {
+/** The API with `[api] trusted_proxies` naming the test's own connections, so X-Forwarded-For picks the client. */
+const behindProxy = (now: () => number, extra: Record<string, unknown> = {}) => ({
+  now,
+  ini: '\n[api]\ntrusted_proxies=127.0.0.1,::1\n',
+  ...extra,
+});
+
+test('a guessing client is throttled for the user; a client that never failed is not, whatever others did', async (t) => {
   let now = NOW;
-  const api = await startApi('sqlite', t, { now: () => now });
+  const api = await startApi(
+    'sqlite',
+    t,
+    behindProxy(() => now),
+  );
   await createUser(api.db.models, 'bob', 'right', { rounds: 1000 });
   const attempt = (password: string, client = '10.1.1.1') =>
     api.call('POST', '/api/health', { auth: basic('bob', password), headers: from(client) });
@@ -65,25 +77,97 @@ test('failed attempts are throttled per user and client, then per user, until th
   t.is(throttled.status, 429);
   t.is(throttled.headers.get('retry-after'), '60');
   t.regex(throttled.text, /Too many failed authentication attempts/);
-  // The right password from that client waits too; from another client it works.
+  // The guessing client waits, even with the right password; another client does not.
   t.is((await attempt('right')).status, 429);
   t.is((await attempt('right', '10.1.1.2')).status, 200);
 
-  // Across clients, the user's own limit.
+  // The user under attack from many clients: each client that failed is throttled...
   for (let i = CLIENT_FAILURES; i < USER_FAILURES; i++)
     t.is((await attempt(`wrong-${i}`, `10.2.0.${i}`)).status, 401);
-  t.is((await attempt('wrong', '10.3.0.1')).status, 429);
-  // Remembered from before: a verified password is not checked again, so not throttled.
-  t.is((await attempt('right', '10.1.1.2')).status, 200);
+  t.is((await attempt('wrong', '10.2.0.10')).status, 429);
+  // ...but a client that never failed is checked: a wrong password is refused (and counted),
+  // the right one is never locked out by someone else's failures.
+  t.is((await attempt('wrong', '10.4.0.1')).status, 401);
+  t.is((await attempt('wrong', '10.4.0.1')).status, 429);
+  t.is((await attempt('right', '10.5.0.1')).status, 200);
 
   now += 30_000;
-  const later = await attempt('wrong', '10.3.0.1');
+  const later = await attempt('wrong', '10.2.0.10');
   t.is(later.status, 429);
   t.is(later.headers.get('retry-after'), '30');
   // The minute is over: attempts are checked again.
   now += 30_000;
-  t.is((await attempt('wrong', '10.3.0.1')).status, 401);
+  t.is((await attempt('wrong', '10.2.0.10')).status, 401);
   t.is((await attempt('right', '10.1.1.1')).status, 200);
+});
+
+/** POST /api/health from another loopback address (a second real client). */
+const fromAddress = (url: string, localAddress: string, auth: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const request = httpRequest(
+      `${url}/api/health`,
+      { method: 'POST', localAddress, headers: { Authorization: auth } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    request.on('error', reject);
+    request.end();
+  });
+
+test('X-Forwarded-For names the client only behind a trusted proxy: otherwise it is the connection', async (t) => {
+  const api = await startApi('sqlite', t);
+  await createUser(api.db.models, 'carol', 'right', { rounds: 1000 });
+  // Made-up addresses from a client that is not a proxy: every failure counts against it.
+  for (let i = 0; i < CLIENT_FAILURES; i++) {
+    const r = await api.call('POST', '/api/health', {
+      auth: basic('carol', `wrong-${i}`),
+      headers: from(`10.9.${i}.1`),
+    });
+    t.is(r.status, 401);
+  }
+  const sixth = await api.call('POST', '/api/health', {
+    auth: basic('carol', 'right'),
+    headers: from('10.9.99.1'),
+  });
+  t.is(sixth.status, 429, 'a new made-up address does not start a new count');
+  // Another real client (another loopback address) is not locked out by them.
+  t.is(await fromAddress(api.url, '127.0.0.2', basic('carol', 'right')), 200);
+});
+
+test('a burst of requests with the same valid credentials on a fresh server is one check, and none is refused', async (t) => {
+  let checks = 0;
+  const pool = createVerifyPool({ threads: 1, maxQueued: 4 });
+  t.teardown(() => pool.close());
+  const counting: VerifyPool = {
+    ...pool,
+    verify: (password, hash) => {
+      checks++;
+      return pool.verify(password, hash);
+    },
+  };
+  let now = NOW;
+  const api = await startApi('sqlite', t, { now: () => now, verifyPool: counting });
+  // DLRN's own cost: 656,000 rounds, close to a second per check here, so the burst overlaps it.
+  await createUser(api.db.models, 'ci-burst', 'right');
+  const burst = await Promise.all(
+    Array.from({ length: 200 }, () => api.call('POST', '/api/health', { auth: basic('ci-burst', 'right') })),
+  );
+  t.deepEqual(
+    burst.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.text}`),
+    [],
+  );
+  t.is(checks, 1, 'one check answered all 200');
+  // In use near its end, the credential is checked again in the background, never cold.
+  now += 9 * 60_000;
+  t.is((await api.call('POST', '/api/health', { auth: basic('ci-burst', 'right') })).status, 200);
+  await new Promise((r) => setTimeout(r, 2_500));
+  t.is(checks, 2, 'refreshed before it expired');
+  now += 3 * 60_000;
+  const before = checks;
+  t.is((await api.call('POST', '/api/health', { auth: basic('ci-burst', 'right') })).status, 200);
+  t.is(checks, before, 'past the first expiry, still remembered: no cold check');
 });
 
 test('a remembered password stops working when it is changed and when the user is deleted', async (t) => {
