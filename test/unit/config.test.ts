@@ -85,6 +85,7 @@ test('missing options take DLRN defaults, and paths default to the install', (t)
     protectReadEndpoints: false,
     webhookUrls: [],
     webhookSecret: null,
+    trustedProxies: [],
     readCacheMs: 1_000,
     maxBodyBytes: 1_048_576,
     graphqlMaxDepth: 8,
