@@ -32,7 +32,8 @@ import { startPostgres } from '../test/harness/services.ts';
 const ROOT = resolve(import.meta.dirname, '..');
 const COMMITS = 10_000;
 const PACKAGES = 500;
-const VOTES_PER_COMMIT = 10;
+/** Votes of each commit (10: 100,000 votes; `--votes 1000000` makes it 100). */
+let VOTES_PER_COMMIT = 10;
 const JOBS = 20;
 const BASE_TIME = 1_780_000_000;
 
@@ -158,10 +159,93 @@ const load = async (options: autocannon.Options): Promise<Load> => {
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
+/** A commit of the bench's database, by its index. */
+const commitAt = (i: number) => ({ commit: hex(i, 'commit'), distro: hex(i, 'distro') });
+
+/** A pseudo-random stream (the same on every run): commits and jobs for the mixed load. */
+const stream = (seed: number) => {
+  let state = seed >>> 0;
+  return (n: number): number => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    return state % n;
+  };
+};
+
+/**
+ * CI's traffic: `readers` connections asking about random commits (`repo_status`) and random
+ * jobs (`last_tested_repo?job_id=`), half each, while `writers` connections post votes on random
+ * commits; both measured at once.
+ */
+const ciMix = async (
+  url: string,
+  auth: Record<string, string>,
+  seconds: number,
+  readers: number,
+  writers: number,
+): Promise<{ reads: Load; writes: Load }> => {
+  const random = stream(23);
+  // Commits CI votes on: successful builds (the bench's every 17th commit failed).
+  const pick = (n: number): number => {
+    for (;;) {
+      const i = random(n);
+      if (n !== COMMITS || i % 17 !== 0) return i;
+    }
+  };
+  let vote = 0;
+  const [reads, writes] = await Promise.all([
+    load({
+      url,
+      connections: readers,
+      duration: seconds,
+      requests: [
+        {
+          setupRequest: (req) => {
+            const i = pick(COMMITS);
+            if (i % 2 === 0) {
+              const c = commitAt(i);
+              return { ...req, path: `/api/repo_status?commit_hash=${c.commit}&distro_hash=${c.distro}` };
+            }
+            return { ...req, path: `/api/last_tested_repo?max_age=0&success=true&job_id=job-${pick(JOBS)}` };
+          },
+        },
+      ],
+    }),
+    load({
+      url,
+      connections: writers,
+      duration: seconds,
+      requests: [
+        {
+          method: 'POST',
+          path: '/api/report_result',
+          headers: auth,
+          setupRequest: (req) => {
+            const c = commitAt(pick(COMMITS));
+            vote++;
+            return {
+              ...req,
+              body: JSON.stringify({
+                job_id: `job-${vote % JOBS}`,
+                commit_hash: c.commit,
+                distro_hash: c.distro,
+                url: `https://ci.example/mix/${vote}`,
+                timestamp: BASE_TIME + COMMITS * 60 + vote,
+                success: vote % 4 !== 0,
+              }),
+            };
+          },
+        },
+      ],
+    }),
+  ]);
+  return { reads, writes };
+};
+
 export const apiBench = async (argv: string[]): Promise<void> => {
   const { values: flags } = parseArgs({
     args: argv,
     options: {
+      votes: { type: 'string', default: '100000' },
       kinds: { type: 'string', default: 'sqlite,sqlite-wal,postgres' },
       seconds: { type: 'string', default: '10' },
       connections: { type: 'string', default: '50' },
@@ -171,11 +255,12 @@ export const apiBench = async (argv: string[]): Promise<void> => {
       'read-cache-ms': { type: 'string' },
       endpoints: {
         type: 'string',
-        default: 'repo_status,last_tested_repo,report_result,health_under_attack',
+        default: 'credential_burst,repo_status,last_tested_repo,report_result,ci_mix,health_under_attack',
       },
     },
   });
   const seconds = Number(flags.seconds);
+  VOTES_PER_COMMIT = Math.max(1, Math.round(Number(flags.votes) / COMMITS));
   const connections = Number(flags.connections);
   const root = resolve(flags.root ?? ROOT);
   const wanted = new Set((flags.endpoints ?? '').split(','));
@@ -204,14 +289,38 @@ export const apiBench = async (argv: string[]): Promise<void> => {
           (flags['read-cache-ms'] === undefined ? '' : `read_cache_ms=${flags['read-cache-ms']}\n`) +
           (kind === 'sqlite-wal' ? '\n[database]\nsqlite_wal=true\n' : ''),
       );
-      const api = await startApi(root, ini, flags['cpu-prof']);
+      let api = await startApi(root, ini, flags['cpu-prof']);
       try {
         const auth = { Authorization: basic('ci', 's3cret'), 'Content-Type': 'application/json' };
+        const byEndpoint: Record<string, Load> = {};
+        if (wanted.has('credential_burst')) {
+          // A fresh server and 50 CI jobs posting votes with one user's credentials at once: the
+          // password check (passlib's 656,000 rounds) is cold for all of them.
+          log(`${kind}: credential burst on a fresh server`);
+          const c = commitAt(COMMITS - 5);
+          byEndpoint.credential_burst = await load({
+            url: `${api.url}/api/report_result`,
+            connections: 50,
+            duration: Math.min(seconds, 5),
+            method: 'POST',
+            headers: auth,
+            body: JSON.stringify({
+              job_id: 'burst',
+              commit_hash: c.commit,
+              distro_hash: c.distro,
+              url: 'https://ci.example/burst',
+              timestamp: BASE_TIME + COMMITS * 60,
+              success: true,
+            }),
+          });
+          api.child.kill('SIGTERM');
+          await new Promise((r) => api.child.once('exit', r));
+          api = await startApi(root, ini, flags['cpu-prof']);
+        }
         // One request first: the password check is paid once and remembered, as for a CI job.
         await fetch(`${api.url}/api/health`, { method: 'POST', headers: auth });
         const run = (path: string, extra: Partial<autocannon.Options> = {}) =>
           load({ url: `${api.url}${path}`, connections, duration: seconds, ...extra });
-        const byEndpoint: Record<string, Load> = {};
         if (wanted.has('repo_status')) {
           log(`${kind}: repo_status`);
           byEndpoint.repo_status = await run(
@@ -236,6 +345,12 @@ export const apiBench = async (argv: string[]): Promise<void> => {
               success: true,
             }),
           });
+        }
+        if (wanted.has('ci_mix')) {
+          log(`${kind}: CI mix (45 readers on random commits and jobs, 5 writers voting)`);
+          const mix = await ciMix(api.url, auth, seconds, 45, 5);
+          byEndpoint.ci_mix_reads = mix.reads;
+          byEndpoint.ci_mix_writes = mix.writes;
         }
         if (wanted.has('health_under_attack')) {
           log(`${kind}: health while wrong passwords arrive (20/s)`);

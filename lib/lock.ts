@@ -22,19 +22,29 @@ export const withLockDir = async <T>(
   work: () => Promise<T>,
 ): Promise<T> => {
   await mkdir(dirname(options.lockPath ?? target), { recursive: true });
-  const release = await lockfile.lock(target, {
+  const settings = {
     realpath: false,
     ...(options.lockPath ? { lockfilePath: options.lockPath } : {}),
     stale: options.staleMs,
     update: Math.max(1_000, Math.floor(options.staleMs / 6)),
-    // Forever, in cycles of 100 ms doubling to 1 s. Not `retries: <large number>`: the retry
-    // library computes and sorts every delay up front, which cost 30 to 100 ms of the event loop
-    // at each lock taken with 100,000 (profiled: the largest cost of a build's own code).
-    retries: { forever: true, retries: 10, minTimeout: 100, maxTimeout: 1_000 },
     // By default proper-lockfile throws from a timer when a refresh fails, which would kill the
     // process; the work under these locks is safe to overlap for the moment it takes to notice.
     onCompromised: options.onCompromised ?? (() => undefined),
-  });
+  };
+  // Waited for as long as another holder has it, in pauses of 100 ms doubling to 1 s; any other
+  // failure to take it (a full disk, a folder that cannot be written) is thrown at once instead of
+  // tried again forever. (Not proper-lockfile's own `retries`: it retries every error, and with a
+  // large count computes and sorts every delay up front, 30 to 100 ms of the event loop a lock.)
+  let release: () => Promise<void>;
+  for (let pause = 100; ; pause = Math.min(pause * 2, 1_000)) {
+    try {
+      release = await lockfile.lock(target, { ...settings, retries: 0 });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
   try {
     return await work();
   } finally {
