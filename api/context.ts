@@ -22,9 +22,13 @@ export interface ApiDeps {
   verifyPool?: VerifyPool;
 }
 
-/** What a request carries once authenticated. */
+/** What a request carries once authenticated, and what its answer says to the read cache. */
 export interface ApiState {
   user?: string;
+  /** What a GET answer depends on, for api/read-cache.ts: `commit:<id>`, `votes`, ... */
+  cacheTags?: string[];
+  /** What a write changed, for api/read-cache.ts; unset: anything may have changed. */
+  changed?: string[];
 }
 
 /** The route middleware every module guards its routes with (api/auth.ts, api/read-cache.ts). */

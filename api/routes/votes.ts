@@ -133,6 +133,7 @@ const repoStatus =
     const p = parseParams(ctx, repoStatusSchema);
     const commit = await requireCommit(deps.db, p.commit_hash, p.distro_hash, p.extended_hash);
     const votes = await votesOfCommit(deps.db, commit.id, p.success);
+    ctx.state.cacheTags = [`commit:${commit.id}`];
     ctx.body = votes.map((v) =>
       voteOf(v, {
         commitHash: p.commit_hash,
@@ -151,6 +152,7 @@ const aggStatus =
       where: { refHash: p.aggregate_hash, ...(p.success === undefined ? {} : { ciVote: p.success }) },
       order: [['id', 'ASC']],
     });
+    ctx.state.cacheTags = [`aggregate:${p.aggregate_hash}`];
     ctx.body = votes.map((row) => {
       const v = row.get({ plain: true });
       return {
@@ -173,6 +175,8 @@ const lastTestedRepo =
     const p = parseParams(ctx, lastTestedSchema);
     checkLastTested(p);
     const vote = await findVote(deps, p);
+    // The newest vote that matches: any new vote may change it.
+    ctx.state.cacheTags = ['votes'];
     ctx.body = lastTestedBody(vote, await commitOfVote(deps, vote));
   };
 
@@ -196,6 +200,7 @@ const lastTestedRepoClaim =
       user: ctx.state.user ?? null,
       component: vote.component,
     });
+    ctx.state.changed = [`commit:${commit.id}`, 'votes'];
     ctx.status = 201;
     ctx.body = lastTestedBody(created.get({ plain: true }), commit);
   };
@@ -231,10 +236,13 @@ const reportResult =
     if (p.aggregate_hash) {
       const known = await deps.db.models.Promotion.findOne({ where: { aggregateHash: p.aggregate_hash } });
       if (!known) throw new NotFoundError('aggregate_hash not found');
+      // Set before the write: a write that fails half-way drops everything anyway.
+      ctx.state.changed = [`aggregate:${p.aggregate_hash}`];
       await deps.db.models.CiVoteAgg.create({ refHash: p.aggregate_hash, ...common });
     } else {
       commit = await requireCommit(deps.db, p.commit_hash ?? '', p.distro_hash ?? '', p.extended_hash);
       component = commit.component;
+      ctx.state.changed = [`commit:${commit.id}`, 'votes'];
       await storeVote({ commitId: commit.id, component, ...common });
     }
     const body = {

@@ -132,6 +132,17 @@ const INDEXES: { name: string; table: string; columns: string[] }[] = [
  */
 const VOTE_TIME_INDEX = { name: 'dlrnt_civotes_time', table: 'civotes', columns: ['timestamp', 'id'] };
 
+/**
+ * `last_tested_repo?job_id=` asks for one job's newest vote: by time alone, the scan walks back
+ * through every other job's votes until it meets one of that job's (all of them for a job that
+ * votes rarely, on a million votes); by job then time it is one index probe.
+ */
+const VOTE_JOB_TIME_INDEX = {
+  name: 'dlrnt_civotes_job_time',
+  table: 'civotes',
+  columns: ['ci_name', 'timestamp', 'id'],
+};
+
 const createIndexes =
   (indexes: typeof INDEXES) =>
   async ({ context: sequelize }: MigrationParams<Context>): Promise<void> => {
@@ -183,6 +194,11 @@ export const createMigrator = (sequelize: Sequelize): Umzug<Context> =>
         down: dropIndexesOf([VOTE_TIME_INDEX]),
       },
       { name: '0004-promotion-steps', up: createPromotionSteps, down: dropPromotionSteps },
+      {
+        name: '0005-vote-job-time-index',
+        up: createIndexes([VOTE_JOB_TIME_INDEX]),
+        down: dropIndexesOf([VOTE_JOB_TIME_INDEX]),
+      },
     ],
     context: sequelize,
     storage: new SequelizeStorage({ sequelize, tableName: MIGRATION_TABLE }),

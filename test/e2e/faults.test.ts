@@ -371,6 +371,11 @@ const slowBuild = async (dir: string): Promise<void> => {
   );
 };
 
+/** Work trees registered in demo-common's clone (1: the clone itself). */
+const worktreeCount = async (dir: string): Promise<number> =>
+  (await exec('git', ['-C', join(dir, 'data', 'demo-common'), 'worktree', 'list'])).stdout.trim().split('\n')
+    .length;
+
 /** Whether `pid` runs (a zombie whose parent died is not running; PID 1 may never reap it here). */
 const running = async (pid: number | undefined): Promise<boolean> => {
   const stat = await readFile(`/proc/${pid ?? 0}/stat`, 'utf8').catch(() => '');
@@ -422,9 +427,11 @@ for (const how of ['cancelled', 'terminated'] as const) {
         t.true(await running(tool), 'no worker: the tool still runs');
         second = await startWorker(flags, dir);
         const removed = Date.now();
+        // The folder goes first, then the worktree's registration (git worktree prune).
         await waitFor(
-          'the workspace to go',
-          async () => (await readdir(join(dir, 'data', 'build'))).length === 0,
+          'the workspace and its worktree to go',
+          async () =>
+            (await readdir(join(dir, 'data', 'build'))).length === 0 && (await worktreeCount(dir)) === 1,
           60_000,
         );
         t.log(`the cancelled build's workspace went ${Date.now() - removed} ms after a worker came back`);
@@ -451,9 +458,7 @@ for (const how of ['cancelled', 'terminated'] as const) {
         t.is(next.code, 0, next.stdout + next.stderr);
       }
       t.false(await running(tool), 'the tool was killed');
-      const worktrees = (await exec('git', ['-C', join(dir, 'data', 'demo-common'), 'worktree', 'list']))
-        .stdout;
-      t.is(worktrees.trim().split('\n').length, 1, worktrees);
+      t.is(await worktreeCount(dir), 1, 'only the clone itself is left');
       await stop(second);
       await assertWhole(t, dir, flags);
     } finally {

@@ -146,6 +146,67 @@ test('the same question asked many times at once is answered from one query', as
   t.is(asked.filter((sql) => sql.includes('FROM commits')).length, 1);
 });
 
+test("a vote drops the answers about its commit and the newest-vote answers, not another commit's", async (t) => {
+  const api = await startApi('sqlite', t, { now: () => NOW, readCacheMs: 60_000 });
+  const statusOf = (c: { commit_hash: string; distro_hash: string }) =>
+    `/api/repo_status?commit_hash=${c.commit_hash}&distro_hash=${c.distro_hash}`;
+  const count = async (path: string) => ((await api.call('GET', path)).body as unknown[]).length;
+  const outside = (commitId: number, ciName: string) =>
+    api.db.models.CiVote.create({
+      commitId,
+      ciName,
+      ciUrl: '',
+      ciVote: true,
+      ciInProgress: false,
+      timestamp: NOW / 1000,
+      notes: '',
+      user: null,
+      component: null,
+    });
+  // A second successful commit, whose answer a vote on PYSAML must leave alone.
+  await api.db.models.Commit.create({
+    id: 900,
+    type: 'rpm',
+    projectName: 'python-other',
+    commitHash: 'f'.repeat(40),
+    distroHash: PYSAML.distro_hash,
+    extendedHash: null,
+    dtCommit: 1441634100,
+    dtDistro: 1431949433,
+    dtExtended: 0,
+    dtBuild: 1441635100,
+    status: 'SUCCESS',
+    component: null,
+    flags: 0,
+  });
+  const other = { commit_hash: 'f'.repeat(40), distro_hash: PYSAML.distro_hash };
+  const mine = await count(statusOf(PYSAML));
+  const theirs = await count(statusOf(other));
+  const last = await api.call('GET', '/api/last_tested_repo?max_age=0');
+  // Rows written behind the API: the cached answers still show what they showed.
+  await outside(900, 'behind-other');
+  await outside(PYSAML.id, 'behind-mine');
+  t.is(await count(statusOf(other)), theirs);
+  const reported = await api.call('POST', '/api/report_result', {
+    auth: true,
+    body: {
+      job_id: 'newest',
+      commit_hash: PYSAML.commit_hash,
+      distro_hash: PYSAML.distro_hash,
+      url: 'http://ci.example/n',
+      timestamp: NOW / 1000 + 10,
+      success: true,
+    },
+  });
+  t.is(reported.status, 201);
+  t.is(await count(statusOf(PYSAML)), mine + 2, "the vote's commit: answered again");
+  t.is(await count(statusOf(other)), theirs, 'another commit: still the kept answer');
+  const jobOf = (r: { body: unknown }) => (r.body as { job_id: string }).job_id;
+  const newest = await api.call('GET', '/api/last_tested_repo?max_age=0');
+  t.is(jobOf(newest), 'newest', 'the newest-vote answer: answered again');
+  t.not(jobOf(newest), jobOf(last));
+});
+
 test('polled answers are kept for read_cache_ms, and dropped at once by a write through the API', async (t) => {
   let now = NOW;
   const api = await startApi('sqlite', t, { now: () => now, readCacheMs: 1_000 });

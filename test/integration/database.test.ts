@@ -191,7 +191,13 @@ for (const kind of DATABASE_KINDS) {
     const migrations = await selectAll(second.sequelize, 'dlrnt_migrations');
     t.deepEqual(
       migrations.map((m) => m.name),
-      ['0001-dlrn-schema', '0002-indexes', '0003-vote-time-index', '0004-promotion-steps'],
+      [
+        '0001-dlrn-schema',
+        '0002-indexes',
+        '0003-vote-time-index',
+        '0004-promotion-steps',
+        '0005-vote-job-time-index',
+      ],
     );
     const vote = await second.models.CiVote.findOne();
     t.is(vote?.get('ciVote'), true);
@@ -207,7 +213,13 @@ for (const kind of DATABASE_KINDS) {
     const migrations = await selectAll(dbs[0].sequelize, 'dlrnt_migrations');
     t.deepEqual(
       migrations.map((m) => m.name),
-      ['0001-dlrn-schema', '0002-indexes', '0003-vote-time-index', '0004-promotion-steps'],
+      [
+        '0001-dlrn-schema',
+        '0002-indexes',
+        '0003-vote-time-index',
+        '0004-promotion-steps',
+        '0005-vote-job-time-index',
+      ],
     );
     t.deepEqual(await alembicVersions(dbs[0].sequelize), [ALEMBIC_HEAD]);
   });
@@ -264,6 +276,39 @@ test('sqlite: with sqlite_wal the file logs ahead, for every process that opens 
   const later = await open(target.url);
   t.is(await mode(later), 'wal');
   t.deepEqual(await later.reads.all('SELECT username FROM users', []), [{ username: 'during' }]);
+});
+
+test("sqlite: the API's vote searches are index probes, not scans of the votes", async (t) => {
+  const target = await newDatabase('sqlite');
+  const db = await open(target.url);
+  const plan = async (sql: string, params: unknown[]) =>
+    (
+      await db.sequelize.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, {
+        replacements: params,
+        type: QueryTypes.SELECT,
+      })
+    )
+      .map((r) => r.detail)
+      .join('; ');
+  // last_tested_repo?job_id=: the job's newest vote.
+  const byJob = await plan(
+    'SELECT * FROM civotes WHERE civotes.timestamp > ? AND ci_name = ? AND ci_vote = ? ORDER BY civotes.timestamp DESC, id ASC LIMIT 1',
+    [0, 'job-3', true],
+  );
+  t.regex(byJob, /USING INDEX dlrnt_civotes_job_time \(ci_name=\? AND timestamp>\?\)/);
+  // repo_status: a commit's votes.
+  t.regex(
+    await plan('SELECT * FROM civotes WHERE commit_id = ? ORDER BY id ASC', [7]),
+    /USING INDEX dlrnt_civotes_commit/,
+  );
+  // last_tested_repo without a job: the newest vote.
+  t.regex(
+    await plan(
+      'SELECT * FROM civotes WHERE civotes.timestamp > ? ORDER BY civotes.timestamp DESC, id ASC LIMIT 1',
+      [0],
+    ),
+    /USING INDEX dlrnt_civotes_time/,
+  );
 });
 
 const modelOf = (table: string) =>
