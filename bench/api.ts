@@ -1,9 +1,9 @@
 /**
- * `npm run bench -- api [--kinds sqlite,sqlite-wal,postgres] [--seconds 10] [--connections 50]
- * [--endpoints repo_status,...] [--read-cache-ms N] [--root DIR] [--cpu-prof DIR] [--out FILE]`
+ * `npm run bench -- api [--kinds sqlite,sqlite-rollback,postgres] [--seconds 10] [--connections 50]
+ * [--endpoints repo_status,...] [--votes N] [--read-cache-ms N] [--root DIR] [--cpu-prof DIR] [--out FILE]`
  *
  * The API as CI systems use it: a DLRN database of 10,000 commits (500 packages, 20 each) and
- * 100,000 votes (10 a commit, 20 jobs), served by `dlrn-api` (cluster mode, on a dev server of the
+ * 100,000 votes (10 a commit, 20 jobs; `--votes 1000000`: 100,000 commits and 1,000,000 votes), served by `dlrn-api` (cluster mode, on a dev server of the
  * bench's own), loaded with autocannon at 50 connections:
  *
  * - `GET /api/repo_status` of a commit with votes;
@@ -12,7 +12,9 @@
  * - `GET /api/health` at 5 connections while 20 requests a second arrive with wrong passwords for
  *   ten users from changing clients.
  *
- * `sqlite-wal` is the same SQLite database with `[database] sqlite_wal` on. PostgreSQL runs as
+ * `sqlite` serves the SQLite database with the checkout's default journal (write-ahead logging
+ * since issue 25), `sqlite-wal` and `sqlite-rollback` set `[database] sqlite_wal` true and false
+ * (for a `--root` checkout of either default). PostgreSQL runs as
  * the tests run it (fsync off). `--read-cache-ms 0` measures every request's queries. `--root`
  * serves from another checkout (the same database, the same load), for a before/after;
  * `--cpu-prof DIR` writes the server's CPU profile there.
@@ -30,12 +32,20 @@ import { freePort, startDevServer } from '../lib/temporal-dev-server.ts';
 import { startPostgres } from '../test/harness/services.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const COMMITS = 10_000;
+/** Commits of the database: 10,000, or a tenth of `--votes` (a site's history grows by commits). */
+let COMMITS = 10_000;
 const PACKAGES = 500;
-/** Votes of each commit (10: 100,000 votes; `--votes 1000000` makes it 100). */
-let VOTES_PER_COMMIT = 10;
+/** Votes of each commit, as on a site where ten jobs vote on each repository. */
+const VOTES_PER_COMMIT = 10;
 const JOBS = 20;
 const BASE_TIME = 1_780_000_000;
+
+/** The SQLite kinds, and the `[database] sqlite_wal` each sets (none: the checkout's default). */
+const SQLITE_WAL: Record<string, boolean | undefined> = {
+  sqlite: undefined,
+  'sqlite-wal': true,
+  'sqlite-rollback': false,
+};
 
 const hex = (n: number, salt: string): string => createHash('sha1').update(`${salt}-${n}`).digest('hex');
 
@@ -246,7 +256,7 @@ export const apiBench = async (argv: string[]): Promise<void> => {
     args: argv,
     options: {
       votes: { type: 'string', default: '100000' },
-      kinds: { type: 'string', default: 'sqlite,sqlite-wal,postgres' },
+      kinds: { type: 'string', default: 'sqlite,sqlite-rollback,postgres' },
       seconds: { type: 'string', default: '10' },
       connections: { type: 'string', default: '50' },
       root: { type: 'string', default: ROOT },
@@ -260,7 +270,7 @@ export const apiBench = async (argv: string[]): Promise<void> => {
     },
   });
   const seconds = Number(flags.seconds);
-  VOTES_PER_COMMIT = Math.max(1, Math.round(Number(flags.votes) / COMMITS));
+  COMMITS = Math.max(1_000, Math.round(Number(flags.votes) / VOTES_PER_COMMIT / 1_000) * 1_000);
   const connections = Number(flags.connections);
   const root = resolve(flags.root ?? ROOT);
   const wanted = new Set((flags.endpoints ?? '').split(','));
@@ -273,12 +283,12 @@ export const apiBench = async (argv: string[]): Promise<void> => {
       log(`${kind}: making the database (${COMMITS} commits, ${COMMITS * VOTES_PER_COMMIT} votes)`);
       let url: string;
       let stopDb = async () => {};
-      if (kind === 'sqlite' || kind === 'sqlite-wal') url = `sqlite:///${join(work, `${kind}.sqlite`)}`;
+      if (kind in SQLITE_WAL) url = `sqlite:///${join(work, `${kind}.sqlite`)}`;
       else if (kind === 'postgres') {
         const pg = await startPostgres(work);
         stopDb = () => pg.stop();
         url = pg.env.DLRN_TEST_POSTGRES_URL ?? '';
-      } else throw new Error(`--kinds takes sqlite, sqlite-wal and postgres, not ${kind}`);
+      } else throw new Error(`--kinds takes ${Object.keys(SQLITE_WAL).join(', ')} and postgres, not ${kind}`);
       const sample = await fillDatabase(url);
       const ini = join(work, `${kind}.ini`);
       await writeFile(
@@ -287,7 +297,7 @@ export const apiBench = async (argv: string[]): Promise<void> => {
           `pkginfo_driver=dlrn.drivers.local.LocalDriver\n\n[temporal]\naddress=${temporal.address}\n\n` +
           `[api]\nlisten=127.0.0.1\nport=${await freePort()}\n` +
           (flags['read-cache-ms'] === undefined ? '' : `read_cache_ms=${flags['read-cache-ms']}\n`) +
-          (kind === 'sqlite-wal' ? '\n[database]\nsqlite_wal=true\n' : ''),
+          (SQLITE_WAL[kind] === undefined ? '' : `\n[database]\nsqlite_wal=${SQLITE_WAL[kind]}\n`),
       );
       let api = await startApi(root, ini, flags['cpu-prof']);
       try {

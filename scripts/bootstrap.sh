@@ -61,6 +61,19 @@ else
   (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   echo "$lock_sha" > "$stamp"
 fi
+# Compiling sqlite3's native module is most of npm ci's time (about two minutes on two cores).
+# Its installer (prebuild-install) looks for a prebuilt archive in npm's cache before it tries
+# GitHub and falls back to compiling; keep the module built here in that cache, under the name a
+# download would have had, so the next npm ci on this machine (a fresh clone, CI) unpacks it.
+sqlite3_dir="$ROOT/node_modules/sqlite3"
+cached="$(cd "$sqlite3_dir" && "$ROOT/node_modules/.bin/prebuild-install" -r napi --verbose 2>&1 \
+  | sed -n 's/.*looking for cached prebuild @ //p' || true)"
+if [ -n "$cached" ] && [ ! -f "$cached" ] && [ -f "$sqlite3_dir/build/Release/node_sqlite3.node" ]; then
+  log "keeping the compiled sqlite3 module in npm's cache: $cached"
+  mkdir -p "$(dirname "$cached")"
+  tar -C "$sqlite3_dir" -czf "$cached.tmp" build/Release/node_sqlite3.node
+  mv "$cached.tmp" "$cached"
+fi
 # The workflow bundle, made once here instead of at every worker start (kept while current).
 (cd "$ROOT" && npm run --silent build -- --if-stale)
 

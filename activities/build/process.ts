@@ -94,6 +94,13 @@ export const runLogged = (
 ): Promise<RunOutcome> =>
   new Promise((resolve, reject) => {
     const log = createWriteStream(options.logFile, { flags: 'a' });
+    // A log that cannot be written (a full disk) fails the step with its error once the tool,
+    // stopped at once, has gone; never an unhandled 'error' that takes the worker down.
+    let logError: Error | undefined;
+    log.on('error', (err) => {
+      logError ??= err;
+      killProcessGroup(child.pid);
+    });
     log.write(`+ ${[command, ...args].join(' ')}\n`);
     const scope = buildScope.getStore();
     if (scope?.commands) process.stderr.write(`[${step}] ${[command, ...args].join(' ')}\n`);
@@ -133,7 +140,10 @@ export const runLogged = (
       clearInterval(timer);
       if (deadline) clearTimeout(deadline);
       context?.cancellationSignal.removeEventListener('abort', killGroup);
-      log.end(fn);
+      if (logError) {
+        log.destroy();
+        fn();
+      } else log.end(fn);
     };
     child.on('error', (err) => finish(() => reject(err)));
     child.on('close', (code, signal) =>
@@ -141,6 +151,10 @@ export const runLogged = (
         if (context?.cancellationSignal.aborted) {
           const reason: unknown = context.cancellationSignal.reason;
           reject(reason instanceof Error ? reason : new Error(`${step} cancelled`));
+          return;
+        }
+        if (logError) {
+          reject(logError);
           return;
         }
         resolve({ exitCode: code ?? (signal ? 128 : 1), output, ...(timedOut ? { timedOut } : {}) });

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import lockfile from 'proper-lockfile';
-import { Sequelize, type Options } from 'sequelize';
+import { QueryTypes, Sequelize, type Options } from 'sequelize';
 import { DatabaseError } from '../domain/errors.ts';
 import type { Database } from './database.ts';
 import { createMigrator } from './migrations.ts';
@@ -27,7 +27,10 @@ interface OpenOptions {
   cwd?: string;
   /** SQL statement logger; silent when omitted. */
   logSql?: (sql: string) => void;
-  /** SQLite: switch the file to write-ahead logging (`[database] sqlite_wal`). */
+  /**
+   * SQLite: true switches the file to write-ahead logging, false back to the rollback journal
+   * (`[database] sqlite_wal`); left as it is when omitted.
+   */
   sqliteWal?: boolean;
   /**
    * Reads only (`dlrn-check`): no migration, and a SQLite file is opened read-only; one that does
@@ -173,6 +176,28 @@ const migrateExclusively = async (sequelize: Sequelize, target: DatabaseTarget):
 };
 
 /** Connects, migrates and defines models. Throws DatabaseError naming the URL on failure. */
+/**
+ * Puts a SQLite file in the journal mode asked for. Leaving WAL needs the file to itself: while
+ * another process has it open the mode stays, and the next open that finds it alone switches.
+ */
+const setJournalMode = async (
+  sequelize: Sequelize,
+  target: DatabaseTarget,
+  mode: 'wal' | 'delete',
+): Promise<void> => {
+  if (target.storage === ':memory:') return;
+  const current = async (pragma: string) =>
+    (await sequelize.query<{ journal_mode: string }>(pragma, { type: QueryTypes.SELECT }))[0]?.journal_mode;
+  if ((await current('PRAGMA journal_mode')) === mode) return;
+  try {
+    await current(`PRAGMA journal_mode=${mode.toUpperCase()}`);
+  } catch (err) {
+    // Another process holds the file (or, for WAL, writes to it past the busy timeout): the
+    // mode is switched by a later open.
+    if (!/locked|busy/i.test((err as Error).message)) throw err;
+  }
+};
+
 export const openDatabase = async (
   url: string | DatabaseTarget,
   options: OpenOptions = {},
@@ -198,9 +223,9 @@ export const openDatabase = async (
     });
   }
   try {
-    // Persistent in the file: every process opening it after this one logs ahead too.
-    if (options.sqliteWal && target.dialect === 'sqlite' && target.storage !== ':memory:')
-      await sequelize.query('PRAGMA journal_mode=WAL');
+    // Persistent in the file: every process opening it after this one keeps the mode.
+    if (options.sqliteWal !== undefined && !options.readOnly && target.dialect === 'sqlite')
+      await setJournalMode(sequelize, target, options.sqliteWal ? 'wal' : 'delete');
     if (options.migrate !== false && !options.readOnly) await migrateExclusively(sequelize, target);
   } catch (err) {
     await sequelize.close();

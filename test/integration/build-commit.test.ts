@@ -35,8 +35,11 @@ let worlds: Awaited<ReturnType<typeof worldsOf>>;
 let root: string;
 let env: TemporalTestEnv;
 
-/** How long the slowed createrepo_c takes: past two minutes, four times the heartbeat timeout. */
-const SLOW_PUBLISH_SECONDS = 125;
+/**
+ * How long the slowed createrepo_c takes: more than twice the post-build's 30 s heartbeat
+ * timeout, so an attempt that did not heartbeat while it waits would have been timed out.
+ */
+const SLOW_PUBLISH_SECONDS = 70;
 
 test.before(async () => {
   worlds = await worldsOf('build');
@@ -393,7 +396,7 @@ test('a run that meets a build of the same commit going under another run waits 
   t.true((history.events ?? []).some((e) => e.startChildWorkflowExecutionFailedEventAttributes));
 });
 
-test('a post-build that holds the lock past two minutes heartbeats and succeeds on its first attempt', async (t) => {
+test('a post-build that holds the lock past twice its heartbeat timeout heartbeats and succeeds on its first attempt', async (t) => {
   t.timeout((SLOW_PUBLISH_SECONDS + 120) * 1000);
   const w = await world('slow-publish');
   const commit = await discover(t.title, w);

@@ -3,6 +3,9 @@
  * a database made by DLRN is adopted as it is, an older DLRN schema is brought to head, and a
  * fresh database gets exactly DLRN's tables and columns.
  */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import test from 'ava';
 import { Op, QueryTypes, type Sequelize } from 'sequelize';
 import { ALEMBIC_HEAD, camelCase, DLRN_TABLES, openDatabase, type Database } from '../../lib/db/index.ts';
@@ -15,6 +18,7 @@ import {
 } from '../fixtures/dlrn-database.ts';
 import { DATABASE_KINDS, freshDatabase, type DatabaseKind, type TestDatabase } from '../helpers/services.ts';
 
+const exec = promisify(execFile);
 const created: TestDatabase[] = [];
 const opened: Database[] = [];
 test.after.always(async () => {
@@ -259,23 +263,76 @@ for (const kind of DATABASE_KINDS) {
   });
 }
 
-test('sqlite: with sqlite_wal the file logs ahead, for every process that opens it later', async (t) => {
+/** The file of a SQLite test database (sqlite:////abs/path). */
+const fileOf = (db: TestDatabase): string => db.url.replace(/^sqlite:\/\/\//, '');
+
+const journalMode = async (db: Database): Promise<string | undefined> =>
+  (await db.sequelize.query<{ journal_mode: string }>('PRAGMA journal_mode', { type: QueryTypes.SELECT }))[0]
+    ?.journal_mode;
+
+test('sqlite: with sqlite_wal the file logs ahead, for every process that opens it later; false goes back', async (t) => {
   const target = await newDatabase('sqlite');
-  const mode = async (db: Database) =>
-    (
-      await db.sequelize.query<{ journal_mode: string }>('PRAGMA journal_mode', { type: QueryTypes.SELECT })
-    )[0]?.journal_mode;
   const first = await open(target.url);
-  t.is(await mode(first), 'delete');
+  t.is(await journalMode(first), 'delete');
   await first.close();
   const wal = await openDatabase(target.url, { sqliteWal: true });
-  opened.push(wal);
-  t.is(await mode(wal), 'wal');
+  t.is(await journalMode(wal), 'wal');
   await wal.models.User.create({ username: 'during', password: 'x' });
   // Another connection, without the option, finds the mode kept and reads what was written.
   const later = await open(target.url);
-  t.is(await mode(later), 'wal');
+  t.is(await journalMode(later), 'wal');
   t.deepEqual(await later.reads.all('SELECT username FROM users', []), [{ username: 'during' }]);
+  // sqlite_wal=false while others hold the file: it stays in WAL, and opens fine.
+  const refused = await openDatabase(target.url, { sqliteWal: false });
+  t.is(await journalMode(refused), 'wal');
+  await Promise.all([wal.close(), later.close(), refused.close()]);
+  // Alone, it goes back to the rollback journal, and the -wal and -shm files go.
+  const back = await openDatabase(target.url, { sqliteWal: false });
+  opened.push(back);
+  t.is(await journalMode(back), 'delete');
+  t.false(existsSync(`${fileOf(target)}-wal`));
+  t.deepEqual(await back.reads.all('SELECT username FROM users', []), [{ username: 'during' }]);
+});
+
+test("sqlite: DLRN's side (Python's sqlite3) reads and writes a WAL file while our API holds it open", async (t) => {
+  const target = await newDatabase('sqlite');
+  const storage = fileOf(target);
+  const ours = await openDatabase(target.url, { sqliteWal: true });
+  opened.push(ours);
+  const commit = await ours.models.Commit.create({
+    projectName: 'python-wal',
+    status: 'SUCCESS',
+    commitHash: 'a'.repeat(40),
+  });
+  await ours.models.CiVote.create({
+    commitId: commit.get('id') as number,
+    ciName: 'ours',
+    ciUrl: '',
+    ciVote: true,
+    ciInProgress: false,
+    timestamp: 1,
+    notes: '',
+    user: null,
+    component: null,
+  });
+  t.true(existsSync(`${storage}-wal`) && existsSync(`${storage}-shm`));
+  // What DLRN does through SQLAlchemy's pysqlite: the same library, from Python.
+  const python = `
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+print(db.execute("PRAGMA journal_mode").fetchone()[0])
+print(db.execute("SELECT project_name, status FROM commits").fetchall())
+db.execute("INSERT INTO civotes (commit_id, ci_name, ci_url, ci_vote, ci_in_progress, timestamp, notes, user) VALUES (?, 'dlrn', '', 1, 0, 2, '', NULL)", (${commit.get('id') as number},))
+db.commit()
+print(db.execute("SELECT ci_name FROM civotes ORDER BY id").fetchall())
+`;
+  const { stdout } = await exec('python3', ['-c', python, storage]);
+  t.deepEqual(stdout.trim().split('\n'), ['wal', "[('python-wal', 'SUCCESS')]", "[('ours',), ('dlrn',)]"]);
+  // Our open connections see Python's commit at once.
+  t.deepEqual(await ours.reads.all('SELECT ci_name FROM civotes ORDER BY id', []), [
+    { ciName: 'ours' },
+    { ciName: 'dlrn' },
+  ]);
 });
 
 test("sqlite: the API's vote searches are index probes, not scans of the votes", async (t) => {

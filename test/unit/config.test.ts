@@ -76,7 +76,7 @@ test('missing options take DLRN defaults, and paths default to the install', (t)
     uiPort: 8233,
     metricsPort: 0,
   });
-  t.deepEqual(config.database, { sqliteWal: false, reconnectTimeout: 600 });
+  t.deepEqual(config.database, { sqliteWal: true, reconnectTimeout: 600 });
   t.deepEqual(config.git, { stallTimeout: 60 });
   t.deepEqual(config.api, {
     listen: '127.0.0.1',
