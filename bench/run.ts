@@ -279,11 +279,13 @@ const workerReady = async (site: string, address: string, queue: string) => {
 };
 
 /** Start-up of each command; the worker's; and each process's memory in cluster mode. */
+/** Start-up figures are medians of at least three runs; CI's smoke run checks they can be taken, once. */
+const startupRepeat = smoke ? 1 : Math.max(repeat, 3);
+
 const startup = async (site: string, n: number) => {
   const times = async (args: string[]) => {
     const ms: number[] = [];
-    for (let i = 0; i < Math.max(repeat, 3); i++)
-      ms.push(mustSucceed(args.join(' '), await dlrn(site, args)).ms);
+    for (let i = 0; i < startupRepeat; i++) ms.push(mustSucceed(args.join(' '), await dlrn(site, args)).ms);
     return spread(ms.map((v) => round(v)));
   };
   const figures: Record<string, Spread> = {
@@ -294,7 +296,7 @@ const startup = async (site: string, n: number) => {
   const server = await startDevServer({});
   try {
     const ready: number[] = [];
-    for (let i = 0; i < Math.max(repeat, 3); i++) {
+    for (let i = 0; i < startupRepeat; i++) {
       const { ms, child } = await workerReady(site, server.address, `bench-ready-${i}`);
       ready.push(round(ms));
       child.kill('SIGTERM');

@@ -37,7 +37,7 @@ const MAX_NAME_BYTES = 254;
  * names of what the site writes itself: its reports and skiplist, their temporary `*.tmp` files,
  * the `<name>_` a link switch goes through, and the two-character folders of the hashed tree.
  */
-const checkPromoteName = (name: string): void => {
+export const checkPromoteName = (name: string): void => {
   if (RESERVED_NAMES.includes(name) || ['', '.', '..'].includes(name) || name.includes('/'))
     throw new ForbiddenError(`Invalid promote_name ${name}`);
   const refuse = (why: string): never => {

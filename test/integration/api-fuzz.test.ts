@@ -14,7 +14,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AUTH, PYSAML, startApi, TRIPLEO, type Api } from '../helpers/api.ts';
 
-const RUNS_PER_ENDPOINT = Number(process.env.DLRN_FUZZ_RUNS ?? 500);
+const RUNS_PER_ENDPOINT = Number(process.env.DLRN_FUZZ_RUNS ?? 300);
 
 const ENDPOINTS: [method: string, path: string][] = [
   ['GET', '/api/health'],
