@@ -48,7 +48,8 @@ const targetSchema = z.strictObject({
 
 const fileSchema = z.strictObject({
   targets: z.record(z.string(), targetSchema, {
-    error: (issue) => (issue.input === undefined ? 'missing: the file lists its targets under "targets:"' : undefined),
+    error: (issue) =>
+      issue.input === undefined ? 'missing: the file lists its targets under "targets:"' : undefined,
   }),
 });
 
