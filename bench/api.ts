@@ -22,12 +22,13 @@
 import autocannon from 'autocannon';
 import { createHash } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashPassword } from '../lib/auth/sha512-crypt.ts';
-import { openDatabase } from '../lib/db/index.ts';
+import { QueryTypes } from 'sequelize';
+import { openDatabase, type Database } from '../lib/db/index.ts';
 import { freePort, startDevServer } from '../lib/temporal-dev-server.ts';
 import { startPostgres } from '../test/harness/services.ts';
 
@@ -114,11 +115,46 @@ export const fillDatabase = async (url: string): Promise<{ commit: string; distr
   // What autovacuum would do to 110,000 fresh rows in the minute the load runs, done before it.
   if (db.sequelize.getDialect() === 'postgres') await db.sequelize.query('VACUUM ANALYZE');
   const target = await Commit.findByPk(ids[ids.length - 3]?.id ?? 1);
+  plans = await hotPlans(
+    db,
+    target?.getDataValue('commitHash') ?? '',
+    target?.getDataValue('distroHash') ?? '',
+  );
   await db.close();
   return {
     commit: target?.getDataValue('commitHash') ?? '',
     distro: target?.getDataValue('distroHash') ?? '',
   };
+};
+
+/** The plans of the hot reads (lib/db/hot-reads.ts) on the filled database, as each engine explains them. */
+let plans: Record<string, string> = {};
+
+const hotPlans = async (db: Database, commit: string, distro: string): Promise<Record<string, string>> => {
+  const sqlite = db.sequelize.getDialect() === 'sqlite';
+  const questions: Record<string, [string, unknown[]]> = {
+    'repo_status: the commit': [
+      "SELECT * FROM commits WHERE status = 'SUCCESS' AND commit_hash = ? AND distro_hash = ? ORDER BY id DESC LIMIT 1",
+      [commit, distro],
+    ],
+    'repo_status: its votes': ['SELECT * FROM civotes WHERE commit_id = ? ORDER BY id ASC', [COMMITS - 3]],
+    'last_tested_repo?job_id=': [
+      'SELECT * FROM civotes WHERE civotes.timestamp > ? AND ci_name = ? AND ci_vote = ? ORDER BY civotes.timestamp DESC, id ASC LIMIT 1',
+      [0, 'job-3', true],
+    ],
+  };
+  const out: Record<string, string> = {};
+  for (const [name, [sql, params]] of Object.entries(questions)) {
+    const rows = await db.sequelize.query<Record<string, string>>(
+      `${sqlite ? 'EXPLAIN QUERY PLAN' : 'EXPLAIN'} ${sql}`,
+      {
+        replacements: params,
+        type: QueryTypes.SELECT,
+      },
+    );
+    out[name] = rows.map((r) => r.detail ?? r['QUERY PLAN'] ?? JSON.stringify(r)).join(' / ');
+  }
+  return out;
 };
 
 const startApi = async (
@@ -143,6 +179,54 @@ const startApi = async (
     child.once('exit', (code) => fail(new Error(`dlrn-api exited ${code}: ${output.slice(-2000)}`)));
   });
   return { child, url, port: Number(new URL(url).port) };
+};
+
+/** CPU seconds of a process, from /proc (utime + stime, in clock ticks of 1/100 s). */
+const cpuSeconds = async (pid: number | undefined): Promise<number> => {
+  if (pid === undefined) return 0;
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
+/** The machine's busy and total clock ticks, from /proc/stat. */
+const machineTicks = async (): Promise<{ busy: number; total: number }> => {
+  const cpu = (await readFile('/proc/stat', 'utf8')).split('\n')[0]?.split(/\s+/).slice(1).map(Number) ?? [];
+  const total = cpu.reduce((a, b) => a + b, 0);
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  return { busy: total - idle, total };
+};
+
+interface CpuUse {
+  /** CPU seconds the API process used while the load ran. */
+  serverS: number;
+  /** CPU seconds the load generator (this process) used. */
+  generatorS: number;
+  /** The whole machine's busy share, percent of all cores. */
+  machineBusy: number;
+  /** Requests served per CPU-second of the API: what one core of it answers. */
+  perCore: number;
+}
+
+/** Measures the CPU the API, the load generator and the machine use between start and stop. */
+const cpuMeter = (pid: number | undefined) => {
+  const start = Promise.all([cpuSeconds(pid), machineTicks()]);
+  const generator = process.cpuUsage();
+  return {
+    stop: async (): Promise<CpuUse> => {
+      const [[server0, machine0], server1, machine1] = await Promise.all([
+        start,
+        cpuSeconds(pid),
+        machineTicks(),
+      ]);
+      const g = process.cpuUsage(generator);
+      return {
+        serverS: Math.round((server1 - server0) * 100) / 100,
+        generatorS: Math.round((g.user + g.system) / 1e4) / 100,
+        machineBusy: Math.round(((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 100),
+        perCore: 0,
+      };
+    },
+  };
 };
 
 interface Load {
@@ -278,6 +362,8 @@ export const apiBench = async (argv: string[]): Promise<void> => {
   const log = (line: string) => void process.stderr.write(`bench api: ${line}\n`);
   const temporal = await startDevServer({});
   const results: Record<string, Record<string, Load>> = {};
+  const cpuUse: Record<string, CpuUse> = {};
+  const planOf: Record<string, Record<string, string>> = {};
   try {
     for (const kind of (flags.kinds ?? '').split(',')) {
       log(`${kind}: making the database (${COMMITS} commits, ${COMMITS * VOTES_PER_COMMIT} votes)`);
@@ -290,6 +376,8 @@ export const apiBench = async (argv: string[]): Promise<void> => {
         url = pg.env.DLRN_TEST_POSTGRES_URL ?? '';
       } else throw new Error(`--kinds takes ${Object.keys(SQLITE_WAL).join(', ')} and postgres, not ${kind}`);
       const sample = await fillDatabase(url);
+      for (const [question, plan] of Object.entries(plans)) log(`${kind}: plan of ${question}: ${plan}`);
+      planOf[kind] = plans;
       const ini = join(work, `${kind}.ini`);
       await writeFile(
         ini,
@@ -358,7 +446,16 @@ export const apiBench = async (argv: string[]): Promise<void> => {
         }
         if (wanted.has('ci_mix')) {
           log(`${kind}: CI mix (45 readers on random commits and jobs, 5 writers voting)`);
+          const cpu = cpuMeter(api.child.pid);
           const mix = await ciMix(api.url, auth, seconds, 45, 5);
+          const served = mix.reads.requests + mix.writes.requests;
+          const used = await cpu.stop();
+          used.perCore = Math.round(served / used.serverS);
+          log(
+            `${kind}: CI mix used ${used.serverS} s of the API's CPU (${used.perCore} requests per CPU-second of` +
+              ` the API), ${used.generatorS} s of the load generator's, the machine ${used.machineBusy}% busy`,
+          );
+          cpuUse[kind] = used;
           byEndpoint.ci_mix_reads = mix.reads;
           byEndpoint.ci_mix_writes = mix.writes;
         }
@@ -407,10 +504,21 @@ export const apiBench = async (argv: string[]): Promise<void> => {
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
-  process.stdout.write(`${table}\n`);
+  const cpuTable = Object.keys(cpuUse).length
+    ? [
+        '',
+        '| database | CI mix: API CPU | requests per API CPU-second | load generator CPU | machine busy |',
+        '| --- | --- | --- | --- | --- |',
+        ...Object.entries(cpuUse).map(
+          ([kind, c]) =>
+            `| ${kind} | ${c.serverS} s | ${c.perCore} | ${c.generatorS} s | ${c.machineBusy}% |`,
+        ),
+      ].join('\n')
+    : '';
+  process.stdout.write(`${table}\n${cpuTable}\n`);
   if (flags.out)
     await writeFile(
       flags.out,
-      `${JSON.stringify({ date: new Date().toISOString(), root, seconds, connections, results, table }, null, 2)}\n`,
+      `${JSON.stringify({ date: new Date().toISOString(), root, seconds, connections, results, cpuUse, plans: planOf, table }, null, 2)}\n`,
     );
 };

@@ -5,11 +5,12 @@ import { buildRoutes } from './builds.ts';
 import { pageRoutes } from './pages.ts';
 import { promotionRoutes } from './promotions.ts';
 import { voteRoutes } from './votes.ts';
+import { waiverRoutes } from './waivers.ts';
 import { workflowRoutes } from './workflows.ts';
 
 export const createRouter = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
   const router = new Router<ApiState>();
-  for (const routes of [buildRoutes, voteRoutes, promotionRoutes, workflowRoutes, pageRoutes])
+  for (const routes of [buildRoutes, voteRoutes, promotionRoutes, waiverRoutes, workflowRoutes, pageRoutes])
     router.use(routes(deps, auth).routes());
   return router;
 };

@@ -181,6 +181,50 @@ const dropPromotionSteps = async ({ context: sequelize }: MigrationParams<Contex
   await sequelize.getQueryInterface().dropTable(PROMOTION_STEPS_TABLE);
 };
 
+export const WAIVERS_TABLE = 'dlrnt_waivers';
+export const PROMOTION_DECISIONS_TABLE = 'dlrnt_promotion_decisions';
+
+/**
+ * Automatic promotion's tables: waivers (a job counted as passed for a target until it expires,
+ * who made it and when, who withdrew it) and the decisions that promoted, with their evidence.
+ */
+const createPromotionDecisions = async ({ context: sequelize }: MigrationParams<Context>): Promise<void> => {
+  const qi = sequelize.getQueryInterface();
+  await qi.createTable(WAIVERS_TABLE, {
+    id: { type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true },
+    target: { type: DataTypes.STRING(255), allowNull: false },
+    job: { type: DataTypes.STRING(256), allowNull: false },
+    reason: { type: DataTypes.TEXT, allowNull: false },
+    candidate: { type: DataTypes.STRING(255), allowNull: true },
+    expires_at: { type: DataTypes.INTEGER, allowNull: false },
+    created_by: { type: DataTypes.STRING(255), allowNull: false },
+    created_at: { type: DataTypes.INTEGER, allowNull: false },
+    withdrawn_by: { type: DataTypes.STRING(255), allowNull: true },
+    withdrawn_at: { type: DataTypes.INTEGER, allowNull: true },
+  });
+  await qi.addIndex(WAIVERS_TABLE, ['target', 'expires_at'], { name: 'dlrnt_waivers_target' });
+  await qi.createTable(PROMOTION_DECISIONS_TABLE, {
+    id: { type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true },
+    target: { type: DataTypes.STRING(255), allowNull: false },
+    candidate: { type: DataTypes.STRING(255), allowNull: false },
+    dry_run: { type: DataTypes.BOOLEAN, allowNull: false },
+    decided_at: { type: DataTypes.INTEGER, allowNull: false },
+    promotion_ids: { type: DataTypes.TEXT, allowNull: true },
+    evidence: { type: DataTypes.TEXT, allowNull: false },
+    workflow_id: { type: DataTypes.STRING(255), allowNull: true },
+  });
+  // One decision per target and candidate: a retried or repeated promotion finds it.
+  await qi.addIndex(PROMOTION_DECISIONS_TABLE, ['target', 'candidate', 'dry_run'], {
+    name: 'dlrnt_promotion_decisions_once',
+    unique: true,
+  });
+};
+
+const dropPromotionDecisions = async ({ context: sequelize }: MigrationParams<Context>): Promise<void> => {
+  await sequelize.getQueryInterface().dropTable(PROMOTION_DECISIONS_TABLE);
+  await sequelize.getQueryInterface().dropTable(WAIVERS_TABLE);
+};
+
 const MIGRATION_TABLE = 'dlrnt_migrations';
 
 export const createMigrator = (sequelize: Sequelize): Umzug<Context> =>
@@ -199,6 +243,7 @@ export const createMigrator = (sequelize: Sequelize): Umzug<Context> =>
         up: createIndexes([VOTE_JOB_TIME_INDEX]),
         down: dropIndexesOf([VOTE_JOB_TIME_INDEX]),
       },
+      { name: '0006-promotion-decisions', up: createPromotionDecisions, down: dropPromotionDecisions },
     ],
     context: sequelize,
     storage: new SequelizeStorage({ sequelize, tableName: MIGRATION_TABLE }),

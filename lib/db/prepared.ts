@@ -6,7 +6,8 @@
  *
  * - SQLite: two read-only connections of our own, used in turn, with a busy timeout, so reads run
  *   on the thread pool beside each other and beside the ORM's writes; statements are prepared once.
- * - PostgreSQL: the ORM's pool, with named (prepared once per connection) statements.
+ * - PostgreSQL: a pool of their own, so polling never queues ahead of a vote's transaction, with
+ *   named (prepared once per connection) statements.
  * - MariaDB and an in-memory SQLite: the ORM's raw query.
  *
  * SQL is written with `?` for parameters and names no reserved word bare. Rows come back with the
@@ -30,7 +31,7 @@ export interface PreparedReads {
   close(): Promise<void>;
 }
 
-const READERS = 2;
+const READERS = 4;
 
 const refuseNul = (params: readonly SqlValue[]): void => {
   if (params.some((p) => typeof p === 'string' && p.includes('\u0000')))
@@ -103,16 +104,32 @@ const sqliteReads = (storage: string): PreparedReads => {
   };
 };
 
-interface PoolOwner {
-  connectionManager: {
-    getConnection(options: { type: 'read' }): Promise<pg.Client>;
-    releaseConnection(connection: pg.Client): void;
-  };
-}
+/**
+ * PostgreSQL: a pool of the reads' own (READ_CONNECTIONS), so CI's polling never queues ahead of
+ * the ORM's writes (a vote's transaction) for a connection, and named statements, prepared once
+ * per connection.
+ */
+const READ_CONNECTIONS = 6;
 
-const postgresReads = (sequelize: Sequelize): PreparedReads => {
-  const manager = (sequelize as unknown as PoolOwner).connectionManager;
+const postgresReads = (target: DatabaseTarget): PreparedReads => {
   const numbered = new Map<string, { name: string; text: string }>();
+  let pool: pg.Pool | undefined;
+  const poolOf = async (): Promise<pg.Pool> => {
+    if (pool) return pool;
+    const { default: driver } = await import('pg');
+    pool ??= new driver.Pool({
+      host: target.host ?? 'localhost',
+      database: target.database ?? '',
+      max: READ_CONNECTIONS,
+      idleTimeoutMillis: 10_000,
+      ...(target.port === undefined ? {} : { port: target.port }),
+      ...(target.username === undefined ? {} : { user: target.username }),
+      ...(target.password === undefined ? {} : { password: target.password }),
+    });
+    // An idle connection the server dropped (a restart) is replaced by the next query, not a crash.
+    pool.on('error', () => {});
+    return pool;
+  };
   return {
     all: async <T>(sql: string, params: readonly SqlValue[]) => {
       refuseNul(params);
@@ -125,15 +142,14 @@ const postgresReads = (sequelize: Sequelize): PreparedReads => {
         };
         numbered.set(sql, query);
       }
-      const client = await manager.getConnection({ type: 'read' });
-      try {
-        const result = await client.query<Record<string, unknown>>({ ...query, values: [...params] });
-        return result.rows.map(attributeNames) as T[];
-      } finally {
-        manager.releaseConnection(client);
-      }
+      const result = await (await poolOf()).query<Record<string, unknown>>({ ...query, values: [...params] });
+      return result.rows.map(attributeNames) as T[];
     },
-    close: async () => {},
+    close: async () => {
+      const open = pool;
+      pool = undefined;
+      await open?.end();
+    },
   };
 };
 
@@ -152,6 +168,6 @@ const ormReads = (sequelize: Sequelize): PreparedReads => ({
 export const preparedReads = (sequelize: Sequelize, target: DatabaseTarget): PreparedReads => {
   if (target.dialect === 'sqlite' && target.storage && target.storage !== ':memory:')
     return sqliteReads(target.storage);
-  if (target.dialect === 'postgres') return postgresReads(sequelize);
+  if (target.dialect === 'postgres') return postgresReads(target);
   return ormReads(sequelize);
 };

@@ -28,6 +28,9 @@ const ENDPOINTS: [method: string, path: string][] = [
   ['POST', '/api/promote-batch'],
   ['GET', '/api/promotions'],
   ['GET', '/api/components'],
+  ['POST', '/api/waivers'],
+  ['GET', '/api/waivers'],
+  ['DELETE', '/api/waivers/1'],
   ['GET', '/api/metrics/builds'],
   ['POST', '/api/recheck_package'],
   ['POST', '/api/remote/import'],
@@ -72,6 +75,10 @@ const NAMES = [
   'variables',
   'operationName',
   'status',
+  'reason',
+  'expires_at',
+  'expires_in',
+  'all',
 ];
 
 const text = fc.oneof(
@@ -178,7 +185,7 @@ const query = (p: Record<string, unknown>): string => {
 
 /** What a refused request must leave as it was: every table's rows and the published tree. */
 const fingerprint = async (api: Api): Promise<string> => {
-  const tables = ['commits', 'civotes', 'civotes_agg', 'promotions', 'users'];
+  const tables = ['commits', 'civotes', 'civotes_agg', 'promotions', 'users', 'dlrnt_waivers'];
   const [counts] = await api.db.sequelize.query(
     `SELECT ${tables.map((t) => `(SELECT COUNT(*) FROM ${t}) AS ${t}`).join(', ')}, ` +
       '(SELECT SUM(flags) FROM commits) AS flags, (SELECT MAX(id) FROM civotes) AS last_vote',

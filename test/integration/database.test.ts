@@ -201,6 +201,7 @@ for (const kind of DATABASE_KINDS) {
         '0003-vote-time-index',
         '0004-promotion-steps',
         '0005-vote-job-time-index',
+        '0006-promotion-decisions',
       ],
     );
     const vote = await second.models.CiVote.findOne();
@@ -223,6 +224,7 @@ for (const kind of DATABASE_KINDS) {
         '0003-vote-time-index',
         '0004-promotion-steps',
         '0005-vote-job-time-index',
+        '0006-promotion-decisions',
       ],
     );
     t.deepEqual(await alembicVersions(dbs[0].sequelize), [ALEMBIC_HEAD]);
