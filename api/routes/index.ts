@@ -4,13 +4,22 @@ import type { ApiDeps, ApiState, Auth } from '../context.ts';
 import { buildRoutes } from './builds.ts';
 import { pageRoutes } from './pages.ts';
 import { promotionRoutes } from './promotions.ts';
+import { promotionStatusRoutes } from './promotion-status.ts';
 import { voteRoutes } from './votes.ts';
 import { waiverRoutes } from './waivers.ts';
 import { workflowRoutes } from './workflows.ts';
 
 export const createRouter = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
   const router = new Router<ApiState>();
-  for (const routes of [buildRoutes, voteRoutes, promotionRoutes, waiverRoutes, workflowRoutes, pageRoutes])
+  for (const routes of [
+    buildRoutes,
+    voteRoutes,
+    promotionRoutes,
+    promotionStatusRoutes,
+    waiverRoutes,
+    workflowRoutes,
+    pageRoutes,
+  ])
     router.use(routes(deps, auth).routes());
   return router;
 };

@@ -10,6 +10,7 @@ import { DEFAULT_SECTION, iniGet, parseIni, type IniDocument } from './ini.ts';
 import {
   apiSection,
   databaseSection,
+  promotionsSection,
   gitSection,
   coprSection,
   defaultSection,
@@ -105,6 +106,7 @@ export interface DlrnConfig {
   git: SectionValues<typeof gitSection>;
   database: SectionValues<typeof databaseSection>;
   api: SectionValues<typeof apiSection>;
+  promotions: SectionValues<typeof promotionsSection>;
 }
 
 interface LoadOptions {
@@ -121,6 +123,7 @@ const KNOWN_SECTIONS: Record<string, SectionSpec> = {
   git: gitSection,
   database: databaseSection,
   api: apiSection,
+  promotions: promotionsSection,
   ...Object.fromEntries(Object.values(PKGINFO_DRIVERS).map((d) => [d.section, d.spec])),
   ...Object.fromEntries(Object.values(BUILD_DRIVERS).map((d) => [d.section, d.spec])),
 };
@@ -254,6 +257,7 @@ export const parseConfig = (text: string, options: LoadOptions & { file?: string
   const git = readSection(doc, 'git', gitSection, issues);
   const database = readSection(doc, 'database', databaseSection, issues);
   const api = readSection(doc, 'api', apiSection, issues);
+  const promotions = readSection(doc, 'promotions', promotionsSection, issues);
 
   if (issues.length > 0) throw new ConfigError(issues, source);
 
@@ -275,6 +279,9 @@ export const parseConfig = (text: string, options: LoadOptions & { file?: string
     git,
     database,
     api,
+    promotions: {
+      criteriaFile: promotions.criteriaFile?.trim() ? resolve(cwd, promotions.criteriaFile) : null,
+    },
   };
 };
 

@@ -247,6 +247,15 @@ export const gitSection = {
   stallTimeout: int('stall_timeout', 60, 1),
 } satisfies SectionSpec;
 
+/** New: automatic promotion (lib/domain/promotion-criteria.ts). */
+export const promotionsSection = {
+  /**
+   * The YAML file of promotion criteria: per target promote name, where candidates come from,
+   * the jobs they need and the jobs accepted instead. Empty: automatic promotion is off.
+   */
+  criteriaFile: str('criteria_file'),
+} satisfies SectionSpec;
+
 /** New: how we use DLRN's database. */
 export const databaseSection = {
   /**

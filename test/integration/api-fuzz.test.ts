@@ -28,6 +28,7 @@ const ENDPOINTS: [method: string, path: string][] = [
   ['POST', '/api/promote-batch'],
   ['GET', '/api/promotions'],
   ['GET', '/api/components'],
+  ['GET', '/api/promotion_status'],
   ['POST', '/api/waivers'],
   ['GET', '/api/waivers'],
   ['DELETE', '/api/waivers/1'],

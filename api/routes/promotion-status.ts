@@ -1,0 +1,90 @@
+/**
+ * "Why not promoted?" (ours): `GET /api/promotion_status?promote_name=<target>` answers, for each
+ * candidate the target's criteria consider, each required job as passed, satisfied by an
+ * alternative, waived, failed or missing, and the one-line reason the candidate is or is not
+ * promoted; `commit_hash` and `distro_hash` narrow the answer to one candidate.
+ */
+import { Router, type RouterContext } from '@koa/router';
+import { z } from 'zod';
+import { candidatesOf, currentOf, votesOfCandidates } from '../../lib/db/promotion-candidates.ts';
+import { listWaivers } from '../../lib/db/waivers.ts';
+import { InputError } from '../../lib/domain/errors.ts';
+import { evaluateCandidates, type JobState } from '../../lib/domain/promotion-criteria.ts';
+import { loadCriteria } from '../../lib/repo/promotion-criteria-file.ts';
+import { nowSeconds, type ApiDeps, type ApiState, type Auth } from '../context.ts';
+import { parseParams, str } from '../params.ts';
+import { candidateKey } from './waivers.ts';
+
+const statusSchema = z
+  .object({
+    promote_name: str,
+    commit_hash: str.optional(),
+    distro_hash: str.optional(),
+    extended_hash: str.optional(),
+  })
+  .passthrough();
+
+const jobJson = (j: JobState) => {
+  switch (j.state) {
+    case 'passed':
+    case 'failed':
+      return { job_id: j.job, state: j.state, url: j.url, timestamp: j.timestamp };
+    case 'alternative':
+      return { job_id: j.job, state: j.state, by: j.by, url: j.url, timestamp: j.timestamp };
+    case 'waived':
+      return { job_id: j.job, state: j.state, reason: j.reason, until: j.until, waiver: j.waiver };
+    default:
+      return { job_id: j.job, state: j.state };
+  }
+};
+
+const promotionStatus =
+  (deps: ApiDeps) =>
+  async (ctx: RouterContext<ApiState>): Promise<void> => {
+    const p = parseParams(ctx, statusSchema);
+    const criteria = await loadCriteria(deps.config);
+    if (!criteria) throw new InputError('Automatic promotion is off: [promotions] criteria_file is not set');
+    const target = criteria.targets.find((t) => t.name === p.promote_name);
+    if (!target)
+      throw new InputError(
+        `${p.promote_name} has no promotion criteria in ${criteria.file} (targets: ${criteria.targets.map((t) => t.name).join(', ') || 'none'})`,
+      );
+    const only = candidateKey(p);
+    const now = Math.trunc(nowSeconds(deps));
+    const candidates = await candidatesOf(deps.db, target);
+    const votes = await votesOfCandidates(deps.db, candidates);
+    const waivers = await listWaivers(deps.db, { now, target: target.name });
+    const current = await currentOf(deps.db, target);
+    const decision = evaluateCandidates(
+      target,
+      candidates,
+      (c) => votes.get(c.key) ?? [],
+      waivers,
+      current,
+      now,
+    );
+    ctx.body = {
+      promote_name: target.name,
+      dry_run: target.dryRun,
+      current: current?.key ?? null,
+      promote: decision.promote?.candidate.key ?? null,
+      candidates: decision.statuses
+        .filter((s) => only === null || s.candidate.key === only)
+        .map((s) => ({
+          candidate: s.candidate.key,
+          commit_hash: s.candidate.commitHash,
+          distro_hash: s.candidate.distroHash,
+          extended_hash: s.candidate.extendedHash ?? null,
+          time: s.candidate.time,
+          meets: s.meets,
+          reason: s.reason,
+          jobs: s.jobs.map(jobJson),
+        })),
+    };
+  };
+
+export const promotionStatusRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
+  const router = new Router<ApiState>();
+  router.get('/api/promotion_status', auth.read, promotionStatus(deps));
+  return router;
+};
