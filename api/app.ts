@@ -10,10 +10,12 @@ import { errorMiddleware, HttpError } from './errors.ts';
 import { serveGraphql } from './graphql.ts';
 import { floatJson } from './json.ts';
 import { createMetrics } from './metrics.ts';
+import { createPromotionWaker } from './promotion-wake.ts';
 import { createReadCache } from './read-cache.ts';
 import { createRouter } from './routes/index.ts';
 
-export const createApp = (deps: ApiDeps): Koa<ApiState> => {
+export const createApp = (given: ApiDeps): Koa<ApiState> => {
+  const deps: ApiDeps = { ...given, wakePromotions: given.wakePromotions ?? createPromotionWaker(given) };
   const app = new Koa<ApiState>();
   app.proxy = true;
   const metrics = createMetrics(deps);

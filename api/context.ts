@@ -20,6 +20,8 @@ export interface ApiDeps {
   readCacheMs?: number;
   /** Where passwords are checked; the process's shared pool of threads when omitted. */
   verifyPool?: VerifyPool;
+  /** Wakes automatic promotion after a vote or a waiver (api/promotion-wake.ts; set by createApp). */
+  wakePromotions?: (wake: { job?: string; target?: string }) => void;
 }
 
 /** What a request carries once authenticated, and what its answer says to the read cache. */

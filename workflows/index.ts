@@ -6,3 +6,4 @@ export { purge } from './purge.ts';
 export { importCommit } from './import.ts';
 export { promoteBatch } from './promote-batch.ts';
 export { deliverEvent } from './deliver-event.ts';
+export { promotionTarget } from './promotion-target.ts';

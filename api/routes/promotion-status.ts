@@ -6,10 +6,10 @@
  */
 import { Router, type RouterContext } from '@koa/router';
 import { z } from 'zod';
-import { candidatesOf, currentOf, votesOfCandidates } from '../../lib/db/promotion-candidates.ts';
-import { listWaivers } from '../../lib/db/waivers.ts';
+import { decideTarget } from '../../lib/db/promotion-candidates.ts';
+import { listDecisions } from '../../lib/db/promotion-decisions.ts';
 import { InputError } from '../../lib/domain/errors.ts';
-import { evaluateCandidates, type JobState } from '../../lib/domain/promotion-criteria.ts';
+import type { JobState } from '../../lib/domain/promotion-criteria.ts';
 import { loadCriteria } from '../../lib/repo/promotion-criteria-file.ts';
 import { nowSeconds, type ApiDeps, type ApiState, type Auth } from '../context.ts';
 import { parseParams, str } from '../params.ts';
@@ -51,23 +51,21 @@ const promotionStatus =
       );
     const only = candidateKey(p);
     const now = Math.trunc(nowSeconds(deps));
-    const candidates = await candidatesOf(deps.db, target);
-    const votes = await votesOfCandidates(deps.db, candidates);
-    const waivers = await listWaivers(deps.db, { now, target: target.name });
-    const current = await currentOf(deps.db, target);
-    const decision = evaluateCandidates(
-      target,
-      candidates,
-      (c) => votes.get(c.key) ?? [],
-      waivers,
-      current,
-      now,
-    );
+    const { decision, current } = await decideTarget(deps.db, target, now);
     ctx.body = {
       promote_name: target.name,
       dry_run: target.dryRun,
       current: current?.key ?? null,
       promote: decision.promote?.candidate.key ?? null,
+      // The automatic promotions made (and dry-run decisions), newest first, with their evidence.
+      decisions: (await listDecisions(deps.db, target.name)).map((d) => ({
+        candidate: d.candidate,
+        dry_run: d.dryRun,
+        decided_at: d.decidedAt,
+        promotion_ids: d.promotionIds,
+        evidence: d.evidence,
+        workflow_id: d.workflowId,
+      })),
       candidates: decision.statuses
         .filter((s) => only === null || s.candidate.key === only)
         .map((s) => ({

@@ -260,6 +260,7 @@ const reportResult =
       component,
     };
     await emitEvent(deps, 'vote', body);
+    deps.wakePromotions?.({ job: p.job_id });
     ctx.status = 201;
     ctx.body = body;
   };

@@ -97,6 +97,7 @@ const create =
       createdAt: now,
     });
     ctx.state.changed = [`waivers:${waiver.target}`];
+    deps.wakePromotions?.({ target: waiver.target });
     ctx.status = 201;
     ctx.body = waiverJson(waiver);
   };
@@ -125,6 +126,7 @@ const withdraw =
     if (!(await withdrawWaiver(deps.db, id, ctx.state.user ?? '', now)))
       throw new ConflictError(`Waiver ${id} was withdrawn already, by ${waiver.withdrawnBy ?? '?'}`);
     ctx.state.changed = [`waivers:${waiver.target}`];
+    deps.wakePromotions?.({ target: waiver.target });
     ctx.body = waiverJson((await findWaiver(deps.db, id)) ?? waiver);
   };
 

@@ -4,8 +4,15 @@
  * target's current candidate. Aggregate candidates (use_components) are not read yet.
  */
 import { QueryTypes } from 'sequelize';
-import type { Candidate, CandidateVote, TargetCriteria } from '../domain/promotion-criteria.ts';
+import {
+  evaluateCandidates,
+  type Candidate,
+  type CandidateVote,
+  type Decision,
+  type TargetCriteria,
+} from '../domain/promotion-criteria.ts';
 import type { Database } from './database.ts';
+import { listWaivers } from './waivers.ts';
 
 interface CandidateRow {
   commit_hash: string;
@@ -118,4 +125,25 @@ export const votesOfCandidates = async (
     );
   }
   return votes;
+};
+
+/** The decision for a target now, from its candidates, their votes, its waivers and its current. */
+export const decideTarget = async (
+  db: Database,
+  criteria: TargetCriteria,
+  now: number,
+): Promise<{ decision: Decision; current: { key: string; time: number } | undefined }> => {
+  const candidates = await candidatesOf(db, criteria);
+  const votes = await votesOfCandidates(db, candidates);
+  const waivers = await listWaivers(db, { now, target: criteria.name });
+  const current = await currentOf(db, criteria);
+  const decision = evaluateCandidates(
+    criteria,
+    candidates,
+    (c) => votes.get(c.key) ?? [],
+    waivers,
+    current,
+    now,
+  );
+  return { decision, current };
 };

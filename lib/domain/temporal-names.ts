@@ -91,6 +91,13 @@ export const runWorkflowId = (now: number, nonce: string): string => commandWork
  */
 export const triggerWorkflowId = (target: string): string => `trigger:${target}`;
 
+/**
+ * A promotion target's durable process (workflows/promotion-target.ts): one per target name of a
+ * site (its task queue, as builds are).
+ */
+export const promotionTargetWorkflowId = (taskQueue: string, target: string): string =>
+  `promotion:${taskQueue}:${target}`;
+
 /** Id prefix of the runs a schedule starts; Temporal appends each run's scheduled time. */
 export const scheduledRunWorkflowId = (scheduleId: string): string => `scheduled-run:${scheduleId}`;
 

@@ -4,31 +4,11 @@
  * same decision the promotion workflow takes. On SQLite and PostgreSQL.
  */
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-argument -- JSON responses, asserted field by field */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { mkdtemp } from 'node:fs/promises';
 import test from 'ava';
 import { NOW, q, startApi, type Api } from '../helpers/api.ts';
+import { criteriaIni } from '../helpers/promotion.ts';
 
 const now = NOW / 1000;
-
-const CRITERIA = `
-targets:
-  tripleo-ci-testing:
-    jobs: [periodic-promote-to-testing]
-  current-tripleo:
-    from: tripleo-ci-testing
-    jobs: [periodic-fs001, periodic-fs035]
-    alternatives:
-      periodic-fs035: [periodic-fs035-rocky]
-`;
-
-const criteriaIni = async (): Promise<string> => {
-  const file = join(await mkdtemp(join(tmpdir(), 'dlrnt-criteria-')), 'criteria.yaml');
-  await writeFile(file, CRITERIA);
-  return `\n[promotions]\ncriteria_file=${file}\n`;
-};
 
 /** A successful build of commit `n`, voted `consistent` by the builder at `now - 1000 + n`. */
 const build = async (api: Api, n: number): Promise<number> => {
@@ -147,6 +127,6 @@ test('promotion_status without criteria, or for a name without criteria, says so
   t.is(unknown.status, 400);
   t.regex(
     unknown.body.message,
-    /^x has no promotion criteria in .*criteria\.yaml \(targets: tripleo-ci-testing, current-tripleo\)$/,
+    /^x has no promotion criteria in .*criteria\.yaml \(targets: tripleo-ci-testing, current-tripleo, rehearsal\)$/,
   );
 });

@@ -1,0 +1,117 @@
+/**
+ * Automatic promotion's activities: the decision for one target (`decidePromotion`, read-only)
+ * and the promotion it calls for (`promoteCandidate`), made once per target and candidate: the
+ * decision row is claimed first, the link and the promotion row go through the API's promote
+ * path under the name's lock, and a retry after a dead worker finds the claim and the row.
+ */
+import { newestPromotedCommit } from '../../lib/db/promotion-steps.ts';
+import { decideTarget } from '../../lib/db/promotion-candidates.ts';
+import { claimDecision, setDecisionPromotions } from '../../lib/db/promotion-decisions.ts';
+import type { CandidateStatus } from '../../lib/domain/promotion-criteria.ts';
+import { loadCriteria } from '../../lib/repo/promotion-criteria-file.ts';
+import { promotionLink } from '../../lib/repo/promote.ts';
+import { applyPromotion } from '../../lib/repo/promotion-change.ts';
+import type { ActivityDeps } from '../deps.ts';
+
+export interface PromotionDecision {
+  /** The target is no longer in the criteria file (or the file is gone): its workflow ends. */
+  gone?: boolean;
+  dryRun: boolean;
+  /** Candidates considered that do not meet the criteria yet. */
+  pending: number;
+  /** The candidate to promote now, with the jobs that justify it. */
+  promote?: CandidateStatus;
+}
+
+const nowSeconds = () => Math.trunc(Date.now() / 1000);
+
+export const decidePromotion = async (
+  deps: ActivityDeps,
+  input: { target: string },
+): Promise<PromotionDecision> => {
+  const criteria = await loadCriteria(deps.config);
+  const target = criteria?.targets.find((t) => t.name === input.target);
+  if (!target) return { gone: true, dryRun: false, pending: 0 };
+  const { decision } = await decideTarget(deps.db, target, nowSeconds());
+  return {
+    dryRun: target.dryRun,
+    pending: decision.statuses.filter((s) => !s.meets).length,
+    ...(decision.promote ? { promote: decision.promote } : {}),
+  };
+};
+
+export interface PromoteCandidateInput {
+  target: string;
+  status: CandidateStatus;
+  dryRun: boolean;
+  workflowId: string;
+}
+
+export interface PromoteCandidateResult {
+  /** False when this decision had been made before (a retry, a repeated wake-up). */
+  decided: boolean;
+  promotionIds: number[];
+  dryRun: boolean;
+}
+
+export const promoteCandidate = async (
+  deps: ActivityDeps,
+  input: PromoteCandidateInput,
+): Promise<PromoteCandidateResult> => {
+  const { db, config } = deps;
+  const candidate = input.status.candidate;
+  const { decision, created } = await claimDecision(db, {
+    target: input.target,
+    candidate: candidate.key,
+    dryRun: input.dryRun,
+    decidedAt: nowSeconds(),
+    evidence: input.status,
+    workflowId: input.workflowId,
+  });
+  if (input.dryRun || decision.promotionIds) {
+    deps.logger.info(
+      { target: input.target, candidate: candidate.key, dryRun: input.dryRun, decided: created },
+      input.dryRun ? 'promotion decided (dry run: nothing moved)' : 'promotion made before',
+    );
+    return { decided: created, promotionIds: decision.promotionIds ?? [], dryRun: input.dryRun };
+  }
+  const commit = await db.models.Commit.findOne({
+    where: {
+      commitHash: candidate.commitHash ?? '',
+      distroHash: candidate.distroHash ?? '',
+      status: 'SUCCESS',
+      ...(candidate.extendedHash ? { extendedHash: candidate.extendedHash } : {}),
+    },
+    order: [['id', 'DESC']],
+  });
+  if (!commit) throw new Error(`${candidate.key}: no successful build of this candidate to promote`);
+  const row = commit.get({ plain: true });
+  // A claim whose promotion was made before its worker died: the newest row of the name is it.
+  const newest = await newestPromotedCommit(db, input.target, undefined);
+  let id: number;
+  if (newest?.commitHash === row.commitHash && newest.distroHash === row.distroHash) {
+    const last = await db.models.Promotion.findOne({
+      where: { promotionName: input.target },
+      order: [['id', 'DESC']],
+    });
+    id = last?.getDataValue('id') ?? 0;
+  } else {
+    ({ id } = await applyPromotion(deps, {
+      link: promotionLink(config, row, input.target),
+      row: {
+        commitId: row.id,
+        promotionName: input.target,
+        timestamp: nowSeconds(),
+        user: null,
+        component: row.component,
+      },
+      aggregate: config.default.useComponents,
+    }));
+  }
+  await setDecisionPromotions(db, decision.id, [id]);
+  deps.logger.info(
+    { target: input.target, candidate: candidate.key, promotion: id },
+    'promoted automatically',
+  );
+  return { decided: created, promotionIds: [id], dryRun: false };
+};

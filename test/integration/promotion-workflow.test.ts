@@ -1,0 +1,126 @@
+/**
+ * Automatic promotion end to end on the Temporal dev server: CI votes through report_result wake
+ * the target's workflow, which promotes the newest candidate meeting the criteria within
+ * seconds, once however many votes arrive; a promotion feeds the next target's candidates; a dry
+ * run decides and moves nothing. SQLite and PostgreSQL.
+ */
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call -- JSON responses, asserted field by field */
+import { existsSync } from 'node:fs';
+import { readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'ava';
+import { q, startApi, type Api } from '../helpers/api.ts';
+import { criteriaIni } from '../helpers/promotion.ts';
+
+const now = () => Math.trunc(Date.now() / 1000);
+const hash = (prefix: string, n: number) => `${prefix}${n}`.padEnd(40, '0');
+
+/** A successful build of commit `n`, voted `consistent` by the builder. */
+const build = async (api: Api, n: number): Promise<number> => {
+  const commit = await api.db.models.Commit.create({
+    projectName: `pkg-${n}`,
+    status: 'SUCCESS',
+    commitHash: hash('c', n),
+    distroHash: hash('d', n),
+    dtCommit: n,
+    dtDistro: n,
+    dtBuild: n,
+  });
+  const id = commit.get('id') as number;
+  await api.db.models.CiVote.create({
+    commitId: id,
+    ciName: 'consistent',
+    ciUrl: '',
+    ciVote: true,
+    ciInProgress: false,
+    timestamp: now() - 100 + n,
+    notes: '',
+    user: null,
+    component: null,
+  });
+  return id;
+};
+
+const report = (api: Api, n: number, job: string, success = true) =>
+  api.call('POST', '/api/report_result', {
+    auth: true,
+    body: {
+      job_id: job,
+      commit_hash: hash('c', n),
+      distro_hash: hash('d', n),
+      url: `https://ci.example/${job}/${n}`,
+      timestamp: now(),
+      success,
+    },
+  });
+
+const promotionsOf = async (api: Api, name: string) =>
+  (await api.call('GET', `/api/promotions${q({ promote_name: name })}`)).body as { commit_hash: string }[];
+
+/** Waits until `name` has `count` promotion rows; returns how long it took. */
+const promoted = async (api: Api, name: string, count: number): Promise<number> => {
+  const started = Date.now();
+  while ((await promotionsOf(api, name)).length < count) {
+    if (Date.now() - started > 30_000) throw new Error(`${name} was not promoted within 30 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return Date.now() - started;
+};
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  test(`${kind}: votes wake the target, which promotes the newest candidate meeting its criteria, once`, async (t) => {
+    t.timeout(120_000);
+    const api = await startApi(kind, t, {
+      temporal: true,
+      now: () => Date.now(),
+      ini: await criteriaIni(),
+    });
+    await build(api, 1);
+    await build(api, 2);
+    await build(api, 3);
+    // Commit 3 fails the job, commit 2 passes it: 2 is promoted, within seconds of its vote.
+    t.is((await report(api, 3, 'periodic-promote-to-testing', false)).status, 201);
+    t.is((await report(api, 2, 'periodic-promote-to-testing')).status, 201);
+    const took = await promoted(api, 'tripleo-ci-testing', 1);
+    t.log(`tripleo-ci-testing promoted ${took} ms after the last required vote`);
+    t.is((await promotionsOf(api, 'tripleo-ci-testing'))[0]?.commit_hash, hash('c', 2));
+    // The link points at commit 2's repository, as the API's promote makes it.
+    t.true(
+      (await readlink(join(api.datadir, 'repos', 'tripleo-ci-testing'))).endsWith(
+        `${hash('c', 2)}_${hash('d', 2).slice(0, 8)}`,
+      ),
+    );
+    // A storm of votes for the same job: still one promotion; an older candidate never replaces it.
+    await Promise.all(Array.from({ length: 20 }, () => report(api, 1, 'periodic-promote-to-testing')));
+    await Promise.all(Array.from({ length: 20 }, () => report(api, 2, 'periodic-promote-to-testing')));
+    // current-tripleo takes tripleo-ci-testing's promotions: fs001 and fs035 by its alternative.
+    t.is((await report(api, 2, 'periodic-fs001')).status, 201);
+    t.is((await report(api, 2, 'periodic-fs035-rocky')).status, 201);
+    await promoted(api, 'current-tripleo', 1);
+    t.is((await promotionsOf(api, 'current-tripleo'))[0]?.commit_hash, hash('c', 2));
+    // The evidence: the votes that justified it, served with the status.
+    const status = await api.call('GET', `/api/promotion_status${q({ promote_name: 'current-tripleo' })}`);
+    t.is(status.body.current, `${hash('c', 2)}/${hash('d', 2)}`);
+    t.like(status.body.decisions[0], { candidate: `${hash('c', 2)}/${hash('d', 2)}`, dry_run: false });
+    t.deepEqual(
+      status.body.decisions[0].evidence.jobs.map((j: { job: string; state: string }) => [j.job, j.state]),
+      [
+        ['periodic-fs001', 'passed'],
+        ['periodic-fs035', 'alternative'],
+      ],
+    );
+    // Let the storms' wake-ups settle, then count: one row per decision.
+    await new Promise((r) => setTimeout(r, 2_000));
+    t.is((await promotionsOf(api, 'tripleo-ci-testing')).length, 1);
+    t.is((await promotionsOf(api, 'current-tripleo')).length, 1);
+    // The dry run decided (a decision row) and moved nothing: no row, no link.
+    const rehearsal = await api.call('GET', `/api/promotion_status${q({ promote_name: 'rehearsal' })}`);
+    t.like(rehearsal.body.decisions[0], {
+      candidate: `${hash('c', 2)}/${hash('d', 2)}`,
+      dry_run: true,
+      promotion_ids: null,
+    });
+    t.deepEqual(await promotionsOf(api, 'rehearsal'), []);
+    t.false(existsSync(join(api.datadir, 'repos', 'rehearsal')));
+  });
+}

@@ -1,0 +1,78 @@
+import {
+  condition,
+  continueAsNew,
+  defineSignal,
+  log,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+
+/** A vote (or a waiver) that may change the target's decision. */
+export const wakeSignal = defineSignal('wake');
+
+export interface PromotionTargetInput {
+  target: string;
+  /** Longest wait between two decisions without a wake-up (a candidate made by the builders). */
+  backstopSeconds?: number;
+}
+
+export interface PromotionRecord {
+  candidate: string;
+  promotionIds: number[];
+  dryRun: boolean;
+}
+
+const { decidePromotion } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 10 },
+});
+const { promoteCandidate } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { maximumAttempts: 10 },
+});
+
+/** Decisions a run makes before it continues as new, keeping its history short. */
+const DECISIONS_PER_RUN = 200;
+
+/**
+ * One promotion target's durable process: decides at start, on every wake-up signal (votes
+ * arriving in a storm are one decision), and at least every backstop interval; promotes the
+ * newest candidate that meets the target's criteria and is newer than its current one, once
+ * (the decision row is claimed before the promotion). Ends when its target leaves the criteria.
+ */
+export async function promotionTarget(
+  input: PromotionTargetInput,
+): Promise<{ promotions: PromotionRecord[] }> {
+  let woken = true;
+  setHandler(wakeSignal, () => {
+    woken = true;
+  });
+  const backstop = (input.backstopSeconds ?? 600) * 1000;
+  const promotions: PromotionRecord[] = [];
+  for (let i = 0; i < DECISIONS_PER_RUN; i++) {
+    await condition(() => woken, backstop);
+    woken = false;
+    const decision = await decidePromotion({ target: input.target });
+    if (decision.gone) {
+      log.info('target no longer in the criteria: ending', { target: input.target });
+      return { promotions };
+    }
+    if (!decision.promote) continue;
+    const made = await promoteCandidate({
+      target: input.target,
+      status: decision.promote,
+      dryRun: decision.dryRun,
+      workflowId: workflowInfo().workflowId,
+    });
+    if (made.decided)
+      promotions.push({
+        candidate: decision.promote.candidate.key,
+        promotionIds: made.promotionIds,
+        dryRun: made.dryRun,
+      });
+  }
+  return continueAsNew<typeof promotionTarget>(input);
+}
