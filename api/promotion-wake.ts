@@ -6,6 +6,7 @@
  * failure to signal is logged, never the request's error: the workflow's backstop timer decides
  * anyway.
  */
+import type { Client } from '@temporalio/client';
 import type { PromotionCriteria } from '../lib/domain/promotion-criteria.ts';
 import { promotionTargetWorkflowId } from '../lib/domain/temporal-names.ts';
 import { loadCriteria } from '../lib/repo/promotion-criteria-file.ts';
@@ -14,6 +15,17 @@ import type { ApiDeps } from './context.ts';
 
 /** How long a read criteria file is trusted before it is read again. */
 const CRITERIA_TTL_MS = 2_000;
+
+/** Wakes one target's workflow, starting it when it is not running. */
+export const wakeTarget = async (client: Client, taskQueue: string, target: string): Promise<void> => {
+  await client.workflow.signalWithStart<typeof promotionTarget, []>('promotionTarget', {
+    taskQueue,
+    workflowId: promotionTargetWorkflowId(taskQueue, target),
+    args: [{ target }],
+    signal: 'wake',
+    signalArgs: [],
+  });
+};
 
 export type PromotionWaker = (wake: { job?: string; target?: string }) => void;
 
@@ -39,13 +51,7 @@ export const createPromotionWaker = (deps: ApiDeps): PromotionWaker => {
         entry.again = false;
         const temporal = deps.temporal;
         if (!temporal) return;
-        await temporal.client.workflow.signalWithStart<typeof promotionTarget, []>('promotionTarget', {
-          taskQueue: temporal.taskQueue,
-          workflowId: promotionTargetWorkflowId(temporal.taskQueue, target),
-          args: [{ target }],
-          signal: 'wake',
-          signalArgs: [],
-        });
+        await wakeTarget(temporal.client, temporal.taskQueue, target);
       } while (entry.again);
     } catch (err) {
       deps.logger.error({ err, target }, 'cannot wake the promotion target');

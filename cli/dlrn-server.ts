@@ -8,6 +8,8 @@
  */
 import type { Server } from 'node:http';
 import { createApp } from '../api/app.ts';
+import { wakeTarget } from '../api/promotion-wake.ts';
+import { loadCriteria } from '../lib/repo/promotion-criteria-file.ts';
 import { createLogger } from '../lib/logger.ts';
 import {
   addConfigOptions,
@@ -36,6 +38,8 @@ const main = async (): Promise<number> => {
     .parse()
     .opts<ServerFlags>();
   const config = await readConfig(flags);
+  // Checked before anything starts: a bad criteria file is a configuration error.
+  const criteria = await loadCriteria(config);
   const logger = createLogger({ debug: flags.debug, name: 'dlrn-server', level: 'warn' });
   installRuntimeLogger(logger, config.temporal.metricsPort);
   // The API answers at once when the database is down; the worker waits the outage out.
@@ -56,6 +60,8 @@ const main = async (): Promise<number> => {
       server.once('error', fail);
     });
     const client = await connectClient(endpoint);
+    // Automatic promotion: every target's workflow running.
+    for (const target of criteria?.targets ?? []) await wakeTarget(client, endpoint.taskQueue, target.name);
     const schedules: string[] = [];
     for await (const s of client.schedule.list())
       schedules.push(`${s.scheduleId}${s.state.paused ? ' (paused)' : ''}`);
@@ -70,6 +76,10 @@ const main = async (): Promise<number> => {
       say(`  Web UI        ${endpoint.uiUrl}/namespaces/${encodeURIComponent(endpoint.namespace)}/workflows`);
     say(`  API           http://${listen}:${port}/api/`);
     say(`  repositories  ${config.default.datadir}/repos`);
+    if (criteria)
+      say(
+        `  promotions    ${criteria.targets.map((t) => t.name).join(', ') || 'no target'} (${criteria.file})`,
+      );
     say(
       `  schedules     ${schedules.length ? schedules.join(', ') : 'none (dlrn schedule create --every N)'}`,
     );

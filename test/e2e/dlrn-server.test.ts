@@ -7,11 +7,12 @@ import test from 'ava';
 import { Client, Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
 import { freePort, isTemporalServing } from '../../lib/temporal-dev-server.ts';
+import { CRITERIA } from '../helpers/promotion.ts';
 import { makeDemo } from '../../scripts/make-demo.ts';
 import { runCli } from '../helpers/cli.ts';
 
@@ -45,12 +46,16 @@ test.after.always(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const startServer = (): Promise<{ child: ChildProcess; output: () => string }> =>
+const startServer = (extra: string[] = []): Promise<{ child: ChildProcess; output: () => string }> =>
   new Promise((ready, fail) => {
-    const child = spawn(process.execPath, [resolve(PROJECT_ROOT, 'bin', 'dlrn-server.js'), ...flags], {
-      cwd: demo,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [resolve(PROJECT_ROOT, 'bin', 'dlrn-server.js'), ...flags, ...extra],
+      {
+        cwd: demo,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
@@ -103,5 +108,38 @@ test.serial(
     } finally {
       t.is(await stopServer(second.child), 0);
     }
+  },
+);
+
+test.serial(
+  "with promotion criteria, dlrn-server starts each target's workflow; a bad criteria file stops it at start",
+  async (t) => {
+    const criteria = join(dir, 'criteria.yaml');
+    await writeFile(criteria, CRITERIA);
+    const server = await startServer(['--config-override', `promotions.criteria_file=${criteria}`]);
+    try {
+      t.regex(
+        server.output(),
+        /promotions +tripleo-ci-testing, current-tripleo, rehearsal \(.*criteria\.yaml\)/,
+      );
+      const client = new Client({ connection: await Connection.connect({ address }) });
+      for (const target of ['tripleo-ci-testing', 'current-tripleo', 'rehearsal']) {
+        const description = await client.workflow.getHandle(`promotion:dlrn:${target}`).describe();
+        t.is(description.status.name, 'RUNNING', target);
+        t.is(description.type, 'promotionTarget');
+      }
+      await client.connection.close();
+    } finally {
+      t.is(await stopServer(server.child), 0);
+    }
+    await writeFile(criteria, 'targets:\n  current-tripleo:\n    jobs: [a]\n    from: current-tripleo\n');
+    const refused = await t.throwsAsync(
+      startServer(['--config-override', `promotions.criteria_file=${criteria}`]),
+    );
+    t.regex(
+      refused?.message ?? '',
+      /targets\.current-tripleo\.from: a target cannot take its candidates from itself/,
+    );
+    t.notRegex(refused?.message ?? '', /^\s+at .+[(:]\d+/m);
   },
 );
