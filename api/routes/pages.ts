@@ -16,7 +16,8 @@ import { bool, int, parseParams, str } from '../params.ts';
 import { InputError } from '../../lib/domain/errors.ts';
 
 const PAGE = 100;
-const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(`${PROJECT_ROOT}/templates/api`), {
+/** The API's page templates (templates/api), escaped. */
+export const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(`${PROJECT_ROOT}/templates/api`), {
   autoescape: true,
 });
 const STATIC: Record<string, { file: string; type: string }> = {

@@ -13,6 +13,7 @@ import type { JobState } from '../../lib/domain/promotion-criteria.ts';
 import { loadCriteria } from '../../lib/repo/promotion-criteria-file.ts';
 import { nowSeconds, type ApiDeps, type ApiState, type Auth } from '../context.ts';
 import { parseParams, str } from '../params.ts';
+import { env as pages } from './pages.ts';
 import { candidateKey } from './waivers.ts';
 
 const statusSchema = z
@@ -81,8 +82,64 @@ const promotionStatus =
     };
   };
 
+/** Candidates per target on the page: a person reads the newest, the API has them all. */
+const PAGE_CANDIDATES = 10;
+
+const jobText = (j: JobState): { state: string; text: string; url?: string } => {
+  const day = (s: number) => new Date(s * 1000).toISOString().slice(0, 16).replace('T', ' ');
+  switch (j.state) {
+    case 'passed':
+      return { state: j.state, text: 'passed', url: j.url };
+    case 'failed':
+      return { state: j.state, text: 'failed', url: j.url };
+    case 'alternative':
+      return { state: j.state, text: `passed by ${j.by}`, url: j.url };
+    case 'waived':
+      return { state: j.state, text: `waived until ${day(j.until)}: ${j.reason}` };
+    default:
+      return { state: j.state, text: 'missing' };
+  }
+};
+
+/** Every target's decision, for a person in a browser. */
+const promotionPage =
+  (deps: ApiDeps) =>
+  async (ctx: RouterContext<ApiState>): Promise<void> => {
+    const criteria = await loadCriteria(deps.config);
+    if (!criteria) throw new InputError('Automatic promotion is off: [promotions] criteria_file is not set');
+    const now = Math.trunc(nowSeconds(deps));
+    const targets = [];
+    for (const target of criteria.targets) {
+      const { decision, current } = await decideTarget(deps.db, target, now);
+      targets.push({
+        name: target.name,
+        dryRun: target.dryRun,
+        source:
+          target.source.kind === 'consistent'
+            ? "the builders' consistent votes"
+            : `${target.source.kind === 'aggregate' ? 'the aggregates promoted to' : 'the promotions to'} ${target.source.name}`,
+        current: current?.key,
+        promote: decision.promote?.candidate.key,
+        jobs: target.jobs,
+        candidates: decision.statuses.slice(0, PAGE_CANDIDATES).map((s) => ({
+          key: s.candidate.key,
+          short: s.candidate.key
+            .split('/')
+            .map((h) => h.slice(0, 8))
+            .join('/'),
+          meets: s.meets,
+          reason: s.reason,
+          jobs: s.jobs.map(jobText),
+        })),
+      });
+    }
+    ctx.type = 'html';
+    ctx.body = pages.render('promotions.html.j2', { targets, file: criteria.file, shown: PAGE_CANDIDATES });
+  };
+
 export const promotionStatusRoutes = (deps: ApiDeps, auth: Auth): Router<ApiState> => {
   const router = new Router<ApiState>();
   router.get('/api/promotion_status', auth.read, promotionStatus(deps));
+  router.get('/api/promotion_status.html', auth.read, promotionPage(deps));
   return router;
 };

@@ -29,6 +29,7 @@ const ENDPOINTS: [method: string, path: string][] = [
   ['GET', '/api/promotions'],
   ['GET', '/api/components'],
   ['GET', '/api/promotion_status'],
+  ['GET', '/api/promotion_status.html'],
   ['POST', '/api/waivers'],
   ['GET', '/api/waivers'],
   ['DELETE', '/api/waivers/1'],

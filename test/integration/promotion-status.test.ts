@@ -6,6 +6,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-argument -- JSON responses, asserted field by field */
 import test from 'ava';
 import { NOW, q, startApi, type Api } from '../helpers/api.ts';
+import { renderedDom, tableRows } from '../helpers/chromium.ts';
 import { criteriaIni } from '../helpers/promotion.ts';
 
 const now = NOW / 1000;
@@ -129,4 +130,22 @@ test('promotion_status without criteria, or for a name without criteria, says so
     unknown.body.message,
     /^x has no promotion criteria in .*criteria\.yaml \(targets: tripleo-ci-testing, current-tripleo, rehearsal\)$/,
   );
+});
+
+test('promotion_status.html shows every target and why, as a person sees it in Chromium', async (t) => {
+  const api = await startApi('sqlite', t, { now: () => NOW, ini: await criteriaIni() });
+  await build(api, 1);
+  const two = await build(api, 2);
+  await vote(api, two, 'periodic-promote-to-testing', true);
+  const dom = await renderedDom(`${api.url}/api/promotion_status.html`);
+  t.regex(dom, /<h3>rehearsal \(dry run: decides, moves nothing\)<\/h3>/);
+  t.deepEqual(tableRows(dom, 'candidates-tripleo-ci-testing'), [
+    'c2000000/d2000000 passed meets the criteria: promoted',
+    'c1000000/d1000000 missing no successful vote yet: periodic-promote-to-testing',
+  ]);
+  t.deepEqual(tableRows(dom, 'candidates-current-tripleo'), ['No candidate yet.']);
+  t.deepEqual(tableRows(dom, 'candidates-rehearsal'), [
+    'c2000000/d2000000 passed meets the criteria: would be promoted (dry run)',
+    'c1000000/d1000000 missing no successful vote yet: periodic-promote-to-testing',
+  ]);
 });
