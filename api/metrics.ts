@@ -9,6 +9,10 @@ import type { Context, Next } from 'koa';
 import { collectDefaultMetrics, Counter, Gauge, Registry, Summary } from 'prom-client';
 import type { RunProgress } from '../workflows/run.ts';
 import { promotionLags, type CommitModel } from '../lib/db/index.ts';
+import { decideTarget } from '../lib/db/promotion-candidates.ts';
+import { listDecisions } from '../lib/db/promotion-decisions.ts';
+import type { CandidateStatus, TargetCriteria } from '../lib/domain/promotion-criteria.ts';
+import { loadCriteria } from '../lib/repo/promotion-criteria-file.ts';
 import type { ApiDeps } from './context.ts';
 import { PROGRESS_QUERY } from '../lib/domain/temporal-names.ts';
 
@@ -97,6 +101,64 @@ const registerPipelineMetrics = (registry: Registry, temporal: NonNullable<ApiDe
   });
 };
 
+/**
+ * Automatic promotion's metrics, read from the database when scraped (any API instance gives the
+ * same figures): candidates not meeting the criteria yet, decisions (promotions, dry runs), and
+ * the time from a promotion's last required vote to the promotion, per target.
+ */
+const registerPromotionMetrics = (registry: Registry, deps: ApiDeps): void => {
+  const perTarget = async (fill: (target: TargetCriteria, now: number) => Promise<void>): Promise<void> => {
+    const criteria = await loadCriteria(deps.config).catch(() => undefined);
+    const now = Math.trunc(Date.now() / 1000);
+    for (const target of criteria?.targets ?? []) await fill(target, now);
+  };
+  new Gauge({
+    name: 'dlrn_promotion_pending_candidates',
+    help: 'Candidates of a promotion target not promoted: refused (a required job failed) or waiting (votes missing)',
+    labelNames: ['target', 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      await perTarget(async (target, now) => {
+        const { decision } = await decideTarget(deps.db, target, now);
+        const open = decision.statuses.filter((c) => !c.meets);
+        const refused = open.filter((c) => c.jobs.some((j) => j.state === 'failed')).length;
+        this.set({ target: target.name, state: 'refused' }, refused);
+        this.set({ target: target.name, state: 'waiting' }, open.length - refused);
+      });
+    },
+  });
+  new Gauge({
+    name: 'dlrn_promotion_decisions',
+    help: 'Automatic promotion decisions recorded, by target and mode (promoted, dry_run)',
+    labelNames: ['target', 'mode'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      await perTarget(async (target) => {
+        for (const d of await listDecisions(deps.db, target.name, 10_000))
+          this.inc({ target: target.name, mode: d.dryRun ? 'dry_run' : 'promoted' });
+      });
+    },
+  });
+  new Gauge({
+    name: 'dlrn_promotion_vote_to_promotion_seconds',
+    help: "Seconds from the newest automatic promotion's last required vote to its decision",
+    labelNames: ['target'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      await perTarget(async (target) => {
+        const [newest] = await listDecisions(deps.db, target.name, 1);
+        const votes = ((newest?.evidence as CandidateStatus | undefined)?.jobs ?? []).flatMap((j) =>
+          'timestamp' in j && (j.state === 'passed' || j.state === 'alternative') ? [j.timestamp] : [],
+        );
+        if (newest && votes.length) this.set({ target: target.name }, newest.decidedAt - Math.max(...votes));
+      });
+    },
+  });
+};
+
 /** The API's registry, its request-timing middleware, and the `/metrics` handler. */
 export const createMetrics = (deps: ApiDeps) => {
   const registry = new Registry();
@@ -116,6 +178,7 @@ export const createMetrics = (deps: ApiDeps) => {
   }).set(Date.now() / 1000);
   registerBuildMetrics(registry, deps);
   if (deps.temporal) registerPipelineMetrics(registry, deps.temporal);
+  if (deps.config.promotions.criteriaFile) registerPromotionMetrics(registry, deps);
 
   /** Koa middleware timing every request. */
   const timeRequests = async (_ctx: Context, next: Next): Promise<void> => {

@@ -122,5 +122,12 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
     t.deepEqual(await promotionsOf(api, 'rehearsal'), []);
     t.false(existsSync(join(api.datadir, 'repos', 'rehearsal')));
+    // Prometheus: decisions, candidates refused or waiting, vote-to-promotion time, per target.
+    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    t.regex(metrics, /^dlrn_promotion_decisions\{target="tripleo-ci-testing",mode="promoted"\} 1$/m);
+    t.regex(metrics, /^dlrn_promotion_decisions\{target="rehearsal",mode="dry_run"\} 1$/m);
+    t.regex(metrics, /^dlrn_promotion_pending_candidates\{target="tripleo-ci-testing",state="refused"\} 1$/m);
+    t.regex(metrics, /^dlrn_promotion_pending_candidates\{target="current-tripleo",state="waiting"\} 0$/m);
+    t.regex(metrics, /^dlrn_promotion_vote_to_promotion_seconds\{target="current-tripleo"\} \d+$/m);
   });
 }
