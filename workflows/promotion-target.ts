@@ -3,11 +3,15 @@ import {
   continueAsNew,
   defineSignal,
   log,
+  ParentClosePolicy,
   proxyActivities,
   setHandler,
+  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
+import type { CandidateStatus } from '../lib/domain/promotion-criteria.ts';
+import type { deliverEvent } from './deliver-event.ts';
 
 /** A vote (or a waiver) that may change the target's decision. */
 export const wakeSignal = defineSignal('wake');
@@ -33,6 +37,35 @@ const { promoteCandidate } = proxyActivities<Activities>({
   heartbeatTimeout: '30 seconds',
   retry: { maximumAttempts: 10 },
 });
+
+/**
+ * A promotion made, sent to `[api] webhook_urls` as the API's promotions are (event `promotion`),
+ * with `automatic` and the evidence; awaited only until the delivery starts.
+ */
+const announce = async (target: string, status: CandidateStatus, promotionIds: number[]): Promise<void> => {
+  await startChild<typeof deliverEvent>('deliverEvent', {
+    workflowId: `${workflowInfo().workflowId}:promoted:${status.candidate.key}`,
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    args: [
+      {
+        event: {
+          event: 'promotion',
+          timestamp: Math.floor(Date.now() / 1000),
+          data: {
+            promote_name: target,
+            commit_hash: status.candidate.commitHash ?? null,
+            distro_hash: status.candidate.distroHash ?? null,
+            extended_hash: status.candidate.extendedHash ?? null,
+            aggregate_hash: status.candidate.aggregateHash ?? null,
+            automatic: true,
+            promotion_ids: promotionIds,
+            evidence: status.jobs,
+          },
+        },
+      },
+    ],
+  });
+};
 
 /** Decisions a run makes before it continues as new, keeping its history short. */
 const DECISIONS_PER_RUN = 200;
@@ -67,6 +100,8 @@ export async function promotionTarget(
       dryRun: decision.dryRun,
       workflowId: workflowInfo().workflowId,
     });
+    if (made.decided && !made.dryRun && decision.webhooks)
+      await announce(input.target, decision.promote, made.promotionIds);
     if (made.decided)
       promotions.push({
         candidate: decision.promote.candidate.key,

@@ -21,6 +21,8 @@ export interface PromotionDecision {
   pending: number;
   /** The candidate to promote now, with the jobs that justify it. */
   promote?: CandidateStatus;
+  /** `[api] webhook_urls` is set: a promotion is sent to them with its evidence. */
+  webhooks: boolean;
 }
 
 const nowSeconds = () => Math.trunc(Date.now() / 1000);
@@ -31,9 +33,11 @@ export const decidePromotion = async (
 ): Promise<PromotionDecision> => {
   const criteria = await loadCriteria(deps.config);
   const target = criteria?.targets.find((t) => t.name === input.target);
-  if (!target) return { gone: true, dryRun: false, pending: 0 };
+  const webhooks = deps.config.api.webhookUrls.length > 0;
+  if (!target) return { gone: true, dryRun: false, pending: 0, webhooks };
   const { decision } = await decideTarget(deps.db, target, nowSeconds());
   return {
+    webhooks,
     dryRun: target.dryRun,
     pending: decision.statuses.filter((s) => !s.meets).length,
     ...(decision.promote ? { promote: decision.promote } : {}),

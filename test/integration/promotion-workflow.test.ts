@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { q, startApi, type Api } from '../helpers/api.ts';
 import { criteriaIni } from '../helpers/promotion.ts';
+import { startReceiver } from '../helpers/receiver.ts';
 
 const now = () => Math.trunc(Date.now() / 1000);
 const hash = (prefix: string, n: number) => `${prefix}${n}`.padEnd(40, '0');
@@ -131,3 +132,34 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     t.regex(metrics, /^dlrn_promotion_vote_to_promotion_seconds\{target="current-tripleo"\} \d+$/m);
   });
 }
+
+test('an automatic promotion is sent to the webhooks with its evidence, for a caller to hook in', async (t) => {
+  const { url, received } = await startReceiver(t);
+  const events = () =>
+    received.map((r) => JSON.parse(r.body) as { event: string; data: Record<string, unknown> });
+  const api = await startApi('sqlite', t, {
+    temporal: true,
+    now: () => Date.now(),
+    ini: `${await criteriaIni()}\n[api]\nwebhook_urls=${url}\n`,
+  });
+  await build(api, 1);
+  t.is((await report(api, 1, 'periodic-promote-to-testing')).status, 201);
+  await promoted(api, 'tripleo-ci-testing', 1);
+  let automatic: { event: string; data: Record<string, unknown> } | undefined;
+  for (let i = 0; i < 100 && !automatic; i++) {
+    automatic = events().find((b) => b.event === 'promotion' && b.data.automatic === true);
+    if (!automatic) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.like(automatic?.data, {
+    promote_name: 'tripleo-ci-testing',
+    commit_hash: hash('c', 1),
+    distro_hash: hash('d', 1),
+  });
+  t.like((automatic?.data.evidence as { job: string; state: string; url: string }[])[0], {
+    job: 'periodic-promote-to-testing',
+    state: 'passed',
+    url: 'https://ci.example/periodic-promote-to-testing/1',
+  });
+  // The dry run decided too, but sent nothing.
+  t.false(events().some((b) => b.event === 'promotion' && b.data.promote_name === 'rehearsal'));
+});

@@ -5,31 +5,11 @@
  */
 import test from 'ava';
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PYSAML, startApi } from '../helpers/api.ts';
-
-interface Received {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
+import { startReceiver } from '../helpers/receiver.ts';
 
 test('a vote and a promotion reach a receiver that fails twice first, signed', async (t) => {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    req.on('end', () => {
-      const status = received.length < 2 ? 503 : 200;
-      received.push({ status, headers: req.headers, body });
-      res.statusCode = status;
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const { url, received } = await startReceiver(t, (before) => (before.length < 2 ? 503 : 200));
   const api = await startApi('sqlite', t, {
     temporal: true,
     ini: `[api]\nwebhook_urls=${url}\nwebhook_secret=hush\n`,
