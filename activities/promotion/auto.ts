@@ -52,7 +52,7 @@ export interface PromoteCandidateInput {
 }
 
 export interface PromoteCandidateResult {
-  /** False when this decision had been made before (a retry, a repeated wake-up). */
+  /** False when this decision's promotion was complete before (a repeated wake-up). */
   decided: boolean;
   promotionIds: number[];
   dryRun: boolean;
@@ -117,5 +117,6 @@ export const promoteCandidate = async (
     { target: input.target, candidate: candidate.key, promotion: id },
     'promoted automatically',
   );
-  return { decided: created, promotionIds: [id], dryRun: false };
+  // Decided here: this call made (or finished) the promotion, a retry after a dead worker too.
+  return { decided: true, promotionIds: [id], dryRun: false };
 };

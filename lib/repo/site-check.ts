@@ -333,7 +333,11 @@ const checkPointers = async (
  * link must exist and point at that row's repository (in component mode, per component). A
  * purged commit's promotion is left to the dangling-link check.
  */
-const checkPromotions = async (config: DlrnConfig, db: Database, datadir: string): Promise<Violation[]> => {
+export const checkPromotions = async (
+  config: DlrnConfig,
+  db: Database,
+  datadir: string,
+): Promise<Violation[]> => {
   const components = config.default.useComponents;
   const group = components ? 'promotion_name, component' : 'promotion_name';
   const newest = await db.sequelize.query<{

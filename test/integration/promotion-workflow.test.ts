@@ -7,8 +7,14 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call -- JSON responses, asserted field by field */
 import { existsSync } from 'node:fs';
 import { readlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import test from 'ava';
+import { loadConfig } from '../../lib/config/index.ts';
+import { checkPromotions } from '../../lib/repo/site-check.ts';
+import { decidePromotion, promoteCandidate } from '../../activities/promotion/auto.ts';
+import { claimDecision } from '../../lib/db/promotion-decisions.ts';
+import { PROMOTION_DECISIONS_TABLE } from '../../lib/db/migrations.ts';
+import { createLogger } from '../../lib/logger.ts';
 import { q, startApi, type Api } from '../helpers/api.ts';
 import { criteriaIni } from '../helpers/promotion.ts';
 import { startReceiver } from '../helpers/receiver.ts';
@@ -162,4 +168,86 @@ test('an automatic promotion is sent to the webhooks with its evidence, for a ca
   });
   // The dry run decided too, but sent nothing.
   t.false(events().some((b) => b.event === 'promotion' && b.data.promote_name === 'rehearsal'));
+});
+
+test('1,000 votes in a burst: one promotion per decision, each link on its newest row, nothing promoted twice', async (t) => {
+  t.timeout(180_000);
+  const api = await startApi('sqlite', t, {
+    temporal: true,
+    now: () => Date.now(),
+    ini: await criteriaIni(),
+  });
+  for (const n of [1, 2, 3, 4]) await build(api, n);
+  const jobs = ['periodic-promote-to-testing', 'periodic-fs001', 'periodic-fs035', 'periodic-other'];
+  const votes = Array.from({ length: 1_000 }, (_, i) => ({
+    n: 1 + (i % 4),
+    job: jobs[Math.floor(i / 4) % jobs.length] ?? '',
+  }));
+  let next = 0;
+  const answers: number[] = [];
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      while (next < votes.length) {
+        const v = votes[next++]!;
+        answers.push((await report(api, v.n, v.job, v.n !== 3)).status);
+      }
+    }),
+  );
+  t.deepEqual([...new Set(answers)], [201]);
+  // The burst's wake-ups settled: every target decided on its newest passing candidate.
+  await promoted(api, 'tripleo-ci-testing', 1);
+  await new Promise((r) => setTimeout(r, 3_000));
+  const config = await loadConfig(join(dirname(api.datadir), 'projects.ini'));
+  for (const target of ['tripleo-ci-testing', 'current-tripleo']) {
+    const rows = await promotionsOf(api, target);
+    const status = await api.call('GET', `/api/promotion_status${q({ promote_name: target })}`);
+    const decided = (status.body.decisions as { dry_run: boolean; promotion_ids: number[] }[]).filter(
+      (d) => !d.dry_run,
+    );
+    t.is(rows.length, decided.length, target);
+    t.deepEqual(decided.flatMap((d) => d.promotion_ids).length, rows.length, target);
+  }
+  t.is((await promotionsOf(api, 'tripleo-ci-testing'))[0]?.commit_hash, hash('c', 4));
+  // dlrn-check's promotion check: each target's link on its newest row (the fixture's own
+  // current-passed-ci row has no link, and is not ours).
+  t.deepEqual(
+    (await checkPromotions(config, api.db, api.datadir)).filter(
+      (v) => v.subject !== 'repos/current-passed-ci',
+    ),
+    [],
+  );
+});
+
+test('a promotion whose worker died after its claim, or after its row, is finished by the retry without a second row', async (t) => {
+  const api = await startApi('sqlite', t, { now: () => Date.now(), ini: await criteriaIni() });
+  const config = await loadConfig(join(dirname(api.datadir), 'projects.ini'));
+  const deps = { config, db: api.db, logger: createLogger({ level: 'fatal' }) };
+  for (const n of [1, 2]) await build(api, n);
+  await report(api, 1, 'periodic-promote-to-testing');
+  await report(api, 2, 'periodic-promote-to-testing');
+  const decide = async () => (await decidePromotion(deps, { target: 'tripleo-ci-testing' })).promote!;
+  const input = { target: 'tripleo-ci-testing', dryRun: false, workflowId: 'test' };
+  // Died after the claim: the decision row is there, nothing promoted.
+  const status = await decide();
+  await claimDecision(api.db, {
+    target: input.target,
+    candidate: status.candidate.key,
+    dryRun: false,
+    decidedAt: now(),
+    evidence: status,
+    workflowId: 'test',
+  });
+  const retried = await promoteCandidate(deps, { ...input, status });
+  t.is(retried.decided, true);
+  t.is((await promotionsOf(api, 'tripleo-ci-testing')).length, 1);
+  t.is(
+    await promoteCandidate(deps, { ...input, status }).then((r) => r.promotionIds[0]),
+    retried.promotionIds[0],
+  );
+  t.is((await promotionsOf(api, 'tripleo-ci-testing')).length, 1);
+  // Died after the row, before the decision recorded it: the retry finds the row as its own.
+  await api.db.sequelize.query(`UPDATE ${PROMOTION_DECISIONS_TABLE} SET promotion_ids = NULL`);
+  const again = await promoteCandidate(deps, { ...input, status });
+  t.deepEqual(again.promotionIds, retried.promotionIds);
+  t.is((await promotionsOf(api, 'tripleo-ci-testing')).length, 1);
 });
