@@ -21,7 +21,8 @@ const dlrnCommand = () =>
     .version(VERSION, '--version', 'print the version and exit')
     .addHelpText(
       'after',
-      '\nNot in DLRN: `dlrn schedule --help` runs dlrn from a Temporal Schedule instead of cron.',
+      '\nNot in DLRN: `dlrn schedule --help` runs dlrn from a Temporal Schedule instead of cron;' +
+        '\n`dlrn promotions --help` shows and waives automatic promotion.',
     );
 
 const main = async (): Promise<number> => {
@@ -39,5 +40,7 @@ const main = async (): Promise<number> => {
 runMain(
   process.argv[2] === 'schedule'
     ? async () => (await import('./schedule.ts')).scheduleMain(process.argv.slice(3))
-    : main,
+    : process.argv[2] === 'promotions'
+      ? async () => (await import('./promotions.ts')).promotionsMain(process.argv.slice(3))
+      : main,
 );

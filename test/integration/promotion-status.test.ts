@@ -7,25 +7,12 @@
 import test from 'ava';
 import { NOW, q, startApi, type Api } from '../helpers/api.ts';
 import { renderedDom, tableRows } from '../helpers/chromium.ts';
-import { criteriaIni } from '../helpers/promotion.ts';
+import { buildCandidate, criteriaIni } from '../helpers/promotion.ts';
 
 const now = NOW / 1000;
 
 /** A successful build of commit `n`, voted `consistent` by the builder at `now - 1000 + n`. */
-const build = async (api: Api, n: number): Promise<number> => {
-  const commit = await api.db.models.Commit.create({
-    projectName: `pkg-${n}`,
-    status: 'SUCCESS',
-    commitHash: `c${n}`.padEnd(40, '0'),
-    distroHash: `d${n}`.padEnd(40, '0'),
-    dtCommit: n,
-    dtDistro: n,
-    dtBuild: n,
-  });
-  const id = commit.get('id') as number;
-  await vote(api, id, 'consistent', true, now - 1000 + n);
-  return id;
-};
+const build = (api: Api, n: number): Promise<number> => buildCandidate(api, n, now - 1000 + n);
 const vote = (api: Api, commitId: number, ciName: string, ciVote: boolean, timestamp = now - 10) =>
   api.db.models.CiVote.create({
     commitId,

@@ -16,37 +16,14 @@ import { claimDecision } from '../../lib/db/promotion-decisions.ts';
 import { PROMOTION_DECISIONS_TABLE } from '../../lib/db/migrations.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { q, startApi, type Api } from '../helpers/api.ts';
-import { criteriaIni } from '../helpers/promotion.ts';
+import { buildCandidate, candidateHash, criteriaIni } from '../helpers/promotion.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 
 const now = () => Math.trunc(Date.now() / 1000);
-const hash = (prefix: string, n: number) => `${prefix}${n}`.padEnd(40, '0');
+const hash = candidateHash;
 
 /** A successful build of commit `n`, voted `consistent` by the builder. */
-const build = async (api: Api, n: number): Promise<number> => {
-  const commit = await api.db.models.Commit.create({
-    projectName: `pkg-${n}`,
-    status: 'SUCCESS',
-    commitHash: hash('c', n),
-    distroHash: hash('d', n),
-    dtCommit: n,
-    dtDistro: n,
-    dtBuild: n,
-  });
-  const id = commit.get('id') as number;
-  await api.db.models.CiVote.create({
-    commitId: id,
-    ciName: 'consistent',
-    ciUrl: '',
-    ciVote: true,
-    ciInProgress: false,
-    timestamp: now() - 100 + n,
-    notes: '',
-    user: null,
-    component: null,
-  });
-  return id;
-};
+const build = (api: Api, n: number): Promise<number> => buildCandidate(api, n, now() - 100 + n);
 
 const report = (api: Api, n: number, job: string, success = true) =>
   api.call('POST', '/api/report_result', {
