@@ -108,7 +108,7 @@ const registerPipelineMetrics = (registry: Registry, temporal: NonNullable<ApiDe
  */
 const registerPromotionMetrics = (registry: Registry, deps: ApiDeps): void => {
   const perTarget = async (fill: (target: TargetCriteria, now: number) => Promise<void>): Promise<void> => {
-    const criteria = await loadCriteria(deps.config).catch(() => undefined);
+    const criteria = await loadCriteria(deps.config, { keepLastGood: true }).catch(() => undefined);
     const now = Math.trunc(Date.now() / 1000);
     for (const target of criteria?.targets ?? []) await fill(target, now);
   };

@@ -34,7 +34,14 @@ export const createPromotionWaker = (deps: ApiDeps): PromotionWaker => {
   const current = (): Promise<PromotionCriteria | undefined> => {
     const now = Date.now();
     if (!criteria || now - criteria.read > CRITERIA_TTL_MS)
-      criteria = { read: now, value: loadCriteria(deps.config).catch(() => undefined) };
+      criteria = {
+        read: now,
+        value: loadCriteria(deps.config, {
+          keepLastGood: true,
+          onBad: (err) =>
+            deps.logger.error({ error: err.message }, 'promotion criteria invalid: the last good ones wake'),
+        }).catch(() => undefined),
+      };
     return criteria.value;
   };
   const state = new Map<string, { again: boolean }>();

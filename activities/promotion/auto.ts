@@ -7,10 +7,11 @@
 import { newestPromotedCommit } from '../../lib/db/promotion-steps.ts';
 import { decideTarget } from '../../lib/db/promotion-candidates.ts';
 import { claimDecision, setDecisionPromotions } from '../../lib/db/promotion-decisions.ts';
-import type { CandidateStatus } from '../../lib/domain/promotion-criteria.ts';
+import type { CandidateStatus, PromotionCriteria } from '../../lib/domain/promotion-criteria.ts';
 import { loadCriteria } from '../../lib/repo/promotion-criteria-file.ts';
 import { promotionLink } from '../../lib/repo/promote.ts';
 import { applyPromotion } from '../../lib/repo/promotion-change.ts';
+import { ConfigError } from '../../lib/domain/errors.ts';
 import type { ActivityDeps } from '../deps.ts';
 
 export interface PromotionDecision {
@@ -23,6 +24,8 @@ export interface PromotionDecision {
   promote?: CandidateStatus;
   /** `[api] webhook_urls` is set: a promotion is sent to them with its evidence. */
   webhooks: boolean;
+  /** The criteria file is invalid and no good one was read before: nothing decided. */
+  invalid?: string;
 }
 
 const nowSeconds = () => Math.trunc(Date.now() / 1000);
@@ -31,9 +34,25 @@ export const decidePromotion = async (
   deps: ActivityDeps,
   input: { target: string },
 ): Promise<PromotionDecision> => {
-  const criteria = await loadCriteria(deps.config);
-  const target = criteria?.targets.find((t) => t.name === input.target);
+  // A file edited into something invalid: the last good criteria keep deciding, and the
+  // error is logged on every decision until it is fixed; with none read yet, nothing is decided.
   const webhooks = deps.config.api.webhookUrls.length > 0;
+  let criteria: PromotionCriteria | undefined;
+  try {
+    criteria = await loadCriteria(deps.config, {
+      keepLastGood: true,
+      onBad: (err) =>
+        deps.logger.error({ error: err.message }, 'promotion criteria invalid: the last good ones decide'),
+    });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    deps.logger.error(
+      { error: err.message },
+      'promotion criteria invalid: nothing decided until the file is fixed',
+    );
+    return { dryRun: false, pending: 0, webhooks, invalid: err.message };
+  }
+  const target = criteria?.targets.find((t) => t.name === input.target);
   if (!target) return { gone: true, dryRun: false, pending: 0, webhooks };
   const { decision } = await decideTarget(deps.db, target, nowSeconds());
   return {

@@ -6,7 +6,7 @@
  */
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call -- JSON responses, asserted field by field */
 import { existsSync } from 'node:fs';
-import { readlink } from 'node:fs/promises';
+import { readlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import test from 'ava';
 import { loadConfig } from '../../lib/config/index.ts';
@@ -227,4 +227,26 @@ test('a promotion whose worker died after its claim, or after its row, is finish
   const again = await promoteCandidate(deps, { ...input, status });
   t.deepEqual(again.promotionIds, retried.promotionIds);
   t.is((await promotionsOf(api, 'tripleo-ci-testing')).length, 1);
+});
+
+test('a criteria file edited into something invalid: the last good criteria keep deciding, and the error is logged', async (t) => {
+  const ini = await criteriaIni();
+  const api = await startApi('sqlite', t, { now: () => Date.now(), ini });
+  const config = await loadConfig(join(dirname(api.datadir), 'projects.ini'));
+  const errors: string[] = [];
+  const logger = createLogger({ level: 'fatal' });
+  logger.error = (obj: { error?: string }) => void errors.push(obj.error ?? '');
+  const deps = { config, db: api.db, logger };
+  await build(api, 1);
+  await report(api, 1, 'periodic-promote-to-testing');
+  t.is(
+    (await decidePromotion(deps, { target: 'tripleo-ci-testing' })).promote?.candidate.key,
+    `${hash('c', 1)}/${hash('d', 1)}`,
+  );
+  const file = /criteria_file=(.*)/.exec(ini)?.[1] ?? '';
+  await writeFile(file, 'targets:\n  tripleo-ci-testing:\n    jobs: []\n');
+  const kept = await decidePromotion(deps, { target: 'tripleo-ci-testing' });
+  t.is(kept.promote?.candidate.key, `${hash('c', 1)}/${hash('d', 1)}`);
+  t.falsy(kept.gone);
+  t.regex(errors[0] ?? '', /targets\.tripleo-ci-testing\.jobs: names no job/);
 });
