@@ -11,7 +11,7 @@ import type { CandidateStatus, PromotionCriteria } from '../../lib/domain/promot
 import { loadCriteria } from '../../lib/repo/promotion-criteria-file.ts';
 import { promotionLink } from '../../lib/repo/promote.ts';
 import { applyPromotion } from '../../lib/repo/promotion-change.ts';
-import { ConfigError } from '../../lib/domain/errors.ts';
+import { ConfigError, InputError } from '../../lib/domain/errors.ts';
 import type { ActivityDeps } from '../deps.ts';
 
 export interface PromotionDecision {
@@ -54,7 +54,15 @@ export const decidePromotion = async (
   }
   const target = criteria?.targets.find((t) => t.name === input.target);
   if (!target) return { gone: true, dryRun: false, pending: 0, webhooks };
-  const { decision } = await decideTarget(deps.db, target, nowSeconds());
+  let decision;
+  try {
+    ({ decision } = await decideTarget(deps.db, target, nowSeconds()));
+  } catch (err) {
+    // A target this version cannot decide (aggregate candidates): said, never retried.
+    if (!(err instanceof InputError)) throw err;
+    deps.logger.error({ target: target.name, error: err.message }, 'promotion target not decided');
+    return { dryRun: target.dryRun, pending: 0, webhooks, invalid: err.message };
+  }
   return {
     webhooks,
     dryRun: target.dryRun,

@@ -11,6 +11,7 @@ import {
   type Decision,
   type TargetCriteria,
 } from '../domain/promotion-criteria.ts';
+import { InputError } from '../domain/errors.ts';
 import type { Database } from './database.ts';
 import { listWaivers } from './waivers.ts';
 
@@ -44,7 +45,9 @@ const sourceRows = async (
   only?: { commitHash: string; distroHash: string },
 ): Promise<CandidateRow[]> => {
   if (criteria.source.kind === 'aggregate')
-    throw new Error(`${criteria.name}: aggregate candidates are not supported yet`);
+    throw new InputError(
+      `${criteria.name}: candidates from aggregates (use_components) are not supported yet; nothing is decided for it`,
+    );
   const source = criteria.source;
   const consistent = source.kind === 'consistent';
   const params: (string | number | boolean)[] =
