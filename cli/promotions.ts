@@ -10,7 +10,7 @@
 import type { Command } from 'commander';
 import { userInfo } from 'node:os';
 import type { DlrnConfig } from '../lib/config/index.ts';
-import { decideTarget } from '../lib/db/promotion-candidates.ts';
+import { commitKey, decideTarget } from '../lib/db/promotion-candidates.ts';
 import { createWaiver } from '../lib/db/waivers.ts';
 import { ConfigError, InputError } from '../lib/domain/errors.ts';
 import type { PromotionCriteria } from '../lib/domain/promotion-criteria.ts';
@@ -110,7 +110,9 @@ const waive = async (flags: WaiveFlags): Promise<number> => {
       target: flags.target,
       job: flags.job,
       reason: flags.reason,
-      candidate: flags.commitHash ? `${flags.commitHash}/${flags.distroHash ?? ''}` : null,
+      candidate: flags.commitHash
+        ? commitKey({ commitHash: flags.commitHash, distroHash: flags.distroHash ?? '' })
+        : null,
       expiresAt: now + seconds,
       user: flags.user,
       createdAt: now,

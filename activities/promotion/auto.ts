@@ -4,7 +4,6 @@
  * decision row is claimed first, the link and the promotion row go through the API's promote
  * path under the name's lock, and a retry after a dead worker finds the claim and the row.
  */
-import { newestPromotedCommit } from '../../lib/db/promotion-steps.ts';
 import { decideTarget } from '../../lib/db/promotion-candidates.ts';
 import { claimDecision, setDecisionPromotions } from '../../lib/db/promotion-decisions.ts';
 import type { CandidateStatus, PromotionCriteria } from '../../lib/domain/promotion-criteria.ts';
@@ -118,14 +117,13 @@ export const promoteCandidate = async (
   if (!commit) throw new Error(`${candidate.key}: no successful build of this candidate to promote`);
   const row = commit.get({ plain: true });
   // A claim whose promotion was made before its worker died: the newest row of the name is it.
-  const newest = await newestPromotedCommit(db, input.target, undefined);
+  const last = await db.models.Promotion.findOne({
+    where: { promotionName: input.target },
+    order: [['id', 'DESC']],
+  });
   let id: number;
-  if (newest?.commitHash === row.commitHash && newest.distroHash === row.distroHash) {
-    const last = await db.models.Promotion.findOne({
-      where: { promotionName: input.target },
-      order: [['id', 'DESC']],
-    });
-    id = last?.getDataValue('id') ?? 0;
+  if (last && last.getDataValue('commitId') === row.id) {
+    id = last.getDataValue('id');
   } else {
     ({ id } = await applyPromotion(deps, {
       link: promotionLink(config, row, input.target),

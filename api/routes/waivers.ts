@@ -13,6 +13,7 @@ import {
   withdrawWaiver,
   type WaiverRecord,
 } from '../../lib/db/waivers.ts';
+import { commitKey } from '../../lib/db/promotion-candidates.ts';
 import { ConflictError, InputError, NotFoundError } from '../../lib/domain/errors.ts';
 import { checkPromoteName } from '../../lib/repo/promote.ts';
 import { nowSeconds, type ApiDeps, type ApiState, type Auth } from '../context.ts';
@@ -54,7 +55,11 @@ export const candidateKey = (p: {
   if (p.commit_hash === undefined && p.distro_hash === undefined) return null;
   if (p.commit_hash === undefined || p.distro_hash === undefined)
     throw new InputError('commit_hash and distro_hash go together');
-  return [p.commit_hash, p.distro_hash, ...(p.extended_hash ? [p.extended_hash] : [])].join('/');
+  return commitKey({
+    commitHash: p.commit_hash,
+    distroHash: p.distro_hash,
+    extendedHash: p.extended_hash ?? null,
+  });
 };
 
 export const waiverJson = (w: WaiverRecord) => ({

@@ -101,32 +101,41 @@ export const votesOfCandidates = async (
   candidates: Candidate[],
 ): Promise<Map<string, CandidateVote[]>> => {
   const votes = new Map<string, CandidateVote[]>(candidates.map((c) => [c.key, []]));
-  for (const c of candidates) {
-    const rows = await db.sequelize.query<{
-      ci_name: string;
-      ci_vote: boolean | number;
-      ci_in_progress: boolean | number;
-      ci_url: string | null;
-      timestamp: number;
-      user: string | null;
-    }>(
-      `SELECT v.ci_name, v.ci_vote, v.ci_in_progress, v.ci_url, v.timestamp, v.${db.sequelize.getQueryInterface().quoteIdentifier('user')}
-         FROM civotes v JOIN commits c ON c.id = v.commit_id
-        WHERE c.commit_hash = ? AND c.distro_hash = ? ORDER BY v.id`,
-      { replacements: [c.commitHash ?? '', c.distroHash ?? ''], type: QueryTypes.SELECT },
-    );
-    votes.set(
-      c.key,
-      rows.map((r) => ({
-        job: r.ci_name,
-        success: Boolean(r.ci_vote),
-        inProgress: Boolean(r.ci_in_progress),
-        url: r.ci_url ?? '',
-        timestamp: Number(r.timestamp),
-        user: r.user,
-      })),
-    );
+  const hashes = [...new Set(candidates.map((c) => c.commitHash ?? ''))];
+  if (hashes.length === 0) return votes;
+  // One query for every candidate: their commits' votes, sorted to each candidate by its pair.
+  const rows = await db.sequelize.query<{
+    commit_hash: string;
+    distro_hash: string;
+    ci_name: string;
+    ci_vote: boolean | number;
+    ci_in_progress: boolean | number;
+    ci_url: string | null;
+    timestamp: number;
+    user: string | null;
+  }>(
+    `SELECT c.commit_hash, c.distro_hash, v.ci_name, v.ci_vote, v.ci_in_progress, v.ci_url, v.timestamp,
+            v.${db.sequelize.getQueryInterface().quoteIdentifier('user')}
+       FROM civotes v JOIN commits c ON c.id = v.commit_id
+      WHERE c.commit_hash IN (?) ORDER BY v.id`,
+    { replacements: [hashes], type: QueryTypes.SELECT },
+  );
+  const byPair = new Map<string, CandidateVote[]>();
+  for (const r of rows) {
+    const pair = `${r.commit_hash}/${r.distro_hash}`;
+    const list = byPair.get(pair) ?? [];
+    list.push({
+      job: r.ci_name,
+      success: Boolean(r.ci_vote),
+      inProgress: Boolean(r.ci_in_progress),
+      url: r.ci_url ?? '',
+      timestamp: Number(r.timestamp),
+      user: r.user,
+    });
+    byPair.set(pair, list);
   }
+  for (const c of candidates)
+    votes.set(c.key, byPair.get(`${c.commitHash ?? ''}/${c.distroHash ?? ''}`) ?? []);
   return votes;
 };
 

@@ -19,6 +19,15 @@ import {
 import { DATABASE_KINDS, freshDatabase, type DatabaseKind, type TestDatabase } from '../helpers/services.ts';
 
 const exec = promisify(execFile);
+/** Every migration, in the order they run. */
+const MIGRATIONS = [
+  '0001-dlrn-schema',
+  '0002-indexes',
+  '0003-vote-time-index',
+  '0004-promotion-steps',
+  '0005-vote-job-time-index',
+  '0006-promotion-decisions',
+];
 const created: TestDatabase[] = [];
 const opened: Database[] = [];
 test.after.always(async () => {
@@ -195,14 +204,7 @@ for (const kind of DATABASE_KINDS) {
     const migrations = await selectAll(second.sequelize, 'dlrnt_migrations');
     t.deepEqual(
       migrations.map((m) => m.name),
-      [
-        '0001-dlrn-schema',
-        '0002-indexes',
-        '0003-vote-time-index',
-        '0004-promotion-steps',
-        '0005-vote-job-time-index',
-        '0006-promotion-decisions',
-      ],
+      MIGRATIONS,
     );
     const vote = await second.models.CiVote.findOne();
     t.is(vote?.get('ciVote'), true);
@@ -218,14 +220,7 @@ for (const kind of DATABASE_KINDS) {
     const migrations = await selectAll(dbs[0].sequelize, 'dlrnt_migrations');
     t.deepEqual(
       migrations.map((m) => m.name),
-      [
-        '0001-dlrn-schema',
-        '0002-indexes',
-        '0003-vote-time-index',
-        '0004-promotion-steps',
-        '0005-vote-job-time-index',
-        '0006-promotion-decisions',
-      ],
+      MIGRATIONS,
     );
     t.deepEqual(await alembicVersions(dbs[0].sequelize), [ALEMBIC_HEAD]);
   });
