@@ -45,7 +45,12 @@ import { runProgram, type RunProgramInput } from './run-program.ts';
 import { removeRunManifest } from './run-manifest.ts';
 import { loadQueue, planRun, type PlanRunInput } from './plan-run.ts';
 import { withTimings } from './timings.ts';
-import { decidePromotion, promoteCandidate, type PromoteCandidateInput } from './promotion/auto.ts';
+import {
+  decidePromotion,
+  promoteCandidate,
+  recordAutomaticPromotion,
+  type PromoteCandidateInput,
+} from './promotion/auto.ts';
 import type { DriverRun } from './pkginfo/index.ts';
 import type { BuildJob } from '../lib/domain/build.ts';
 import type { PackageInfo } from '../lib/domain/packages.ts';
@@ -65,7 +70,7 @@ export type { RunManifest } from './run-manifest.ts';
 export type { ActivityTiming } from './timings.ts';
 export type { DiscoveryProgress, PlanRunInput, QueuedCommit, QueuedJob, RunPlan } from './plan-run.ts';
 export type { RpmResult } from './build/drivers.ts';
-export type { PromotionDecision, PromoteCandidateResult } from './promotion/auto.ts';
+export type { AggregateBatch, PromotionDecision, PromoteCandidateResult } from './promotion/auto.ts';
 export type { PreprocessResult } from './build/preprocess.ts';
 export type { RecordInput } from './build/record.ts';
 export type { SrpmResult } from './build/srpm.ts';
@@ -130,6 +135,8 @@ export const createActivities = (deps: ActivityDeps) =>
           restoreAggregate(deps, input),
         decidePromotion: (input: { target: string }) => decidePromotion(deps, input),
         promoteCandidate: (input: PromoteCandidateInput) => promoteCandidate(deps, input),
+        recordAutomaticPromotion: (input: Parameters<typeof recordAutomaticPromotion>[1]) =>
+          recordAutomaticPromotion(deps, input),
         webhookTargets: () => webhookTargets(deps),
         postWebhook: (input: { url: string; event: WebhookEvent }) => postWebhook(deps, input),
       }),

@@ -2,6 +2,8 @@ import {
   condition,
   continueAsNew,
   defineSignal,
+  executeChild,
+  isCancellation,
   log,
   ParentClosePolicy,
   proxyActivities,
@@ -9,9 +11,11 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.ts';
+import type { Activities, PromoteCandidateResult } from '../activities/index.ts';
 import type { CandidateStatus } from '../lib/domain/promotion-criteria.ts';
+import { stepFailure } from '../lib/domain/temporal-names.ts';
 import type { deliverEvent } from './deliver-event.ts';
+import type { promoteBatch } from './promote-batch.ts';
 
 /** A vote (or a waiver) that may change the target's decision. */
 export const wakeSignal = defineSignal('wake');
@@ -32,7 +36,7 @@ const { decidePromotion } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: { maximumAttempts: 10 },
 });
-const { promoteCandidate } = proxyActivities<Activities>({
+const { promoteCandidate, recordAutomaticPromotion } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
   retry: { maximumAttempts: 10 },
@@ -67,6 +71,42 @@ const announce = async (target: string, status: CandidateStatus, promotionIds: n
   });
 };
 
+/**
+ * An aggregate's components promoted to the target by the promoteBatch saga, all or nothing; its
+ * rows stored on the decision. The saga is abandoned, not cancelled, if this workflow ends
+ * meanwhile: it finishes or rolls back on its own, and the next decision finds which. A saga
+ * that rolled back is a refusal for now (logged); the next wake-up tries again.
+ */
+const promoteAggregate = async (
+  target: string,
+  status: CandidateStatus,
+  batch: NonNullable<PromoteCandidateResult['batch']>,
+): Promise<PromoteCandidateResult | undefined> => {
+  let promotionIds: number[];
+  try {
+    ({ promotionIds } = await executeChild<typeof promoteBatch>('promoteBatch', {
+      workflowId: `${workflowInfo().workflowId}:batch:${status.candidate.key}`,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      args: [{ items: batch.items, user: null, timestamp: batch.timestamp, useComponents: true }],
+    }));
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.error('aggregate promotion not made', {
+      target,
+      candidate: status.candidate.key,
+      error: stepFailure(err).message,
+    });
+    return undefined;
+  }
+  await recordAutomaticPromotion({
+    decisionId: batch.decisionId,
+    target,
+    candidate: status.candidate.key,
+    promotionIds,
+  });
+  return { decided: true, promotionIds, dryRun: false };
+};
+
 /** Decisions a run makes before it continues as new, keeping its history short. */
 const DECISIONS_PER_RUN = 200;
 
@@ -94,12 +134,18 @@ export async function promotionTarget(
       return { promotions };
     }
     if (!decision.promote) continue;
-    const made = await promoteCandidate({
+    let made = await promoteCandidate({
       target: input.target,
       status: decision.promote,
       dryRun: decision.dryRun,
       workflowId: workflowInfo().workflowId,
+      ...(decision.aggregateSource ? { aggregateSource: decision.aggregateSource } : {}),
     });
+    if (made.batch) {
+      const batched = await promoteAggregate(input.target, decision.promote, made.batch);
+      if (!batched) continue;
+      made = batched;
+    }
     if (made.decided && !made.dryRun && decision.webhooks)
       await announce(input.target, decision.promote, made.promotionIds);
     if (made.decided)

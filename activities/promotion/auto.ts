@@ -2,15 +2,18 @@
  * Automatic promotion's activities: the decision for one target (`decidePromotion`, read-only)
  * and the promotion it calls for (`promoteCandidate`), made once per target and candidate: the
  * decision row is claimed first, the link and the promotion row go through the API's promote
- * path under the name's lock, and a retry after a dead worker finds the claim and the row.
+ * path under the name's lock, and a retry after a dead worker finds the claim and the row. An
+ * aggregate candidate's components are promoted by the workflow through the promoteBatch saga
+ * (all or nothing): `promoteCandidate` claims and names the items, `recordAutomaticPromotion`
+ * stores the rows the saga made.
  */
-import { decideTarget } from '../../lib/db/promotion-candidates.ts';
+import { componentsOf, decideTarget } from '../../lib/db/promotion-candidates.ts';
 import { claimDecision, setDecisionPromotions } from '../../lib/db/promotion-decisions.ts';
 import type { CandidateStatus, PromotionCriteria } from '../../lib/domain/promotion-criteria.ts';
 import { loadCriteria } from '../../lib/repo/promotion-criteria-file.ts';
-import { promotionLink } from '../../lib/repo/promote.ts';
+import { promotionLink, type PromotionLink } from '../../lib/repo/promote.ts';
 import { applyPromotion } from '../../lib/repo/promotion-change.ts';
-import { ConfigError, InputError } from '../../lib/domain/errors.ts';
+import { ConfigError } from '../../lib/domain/errors.ts';
 import type { ActivityDeps } from '../deps.ts';
 
 export interface PromotionDecision {
@@ -21,6 +24,8 @@ export interface PromotionDecision {
   pending: number;
   /** The candidate to promote now, with the jobs that justify it. */
   promote?: CandidateStatus;
+  /** An aggregate target: the promote name its candidates' components come from. */
+  aggregateSource?: string;
   /** `[api] webhook_urls` is set: a promotion is sent to them with its evidence. */
   webhooks: boolean;
   /** The criteria file is invalid and no good one was read before: nothing decided. */
@@ -53,20 +58,13 @@ export const decidePromotion = async (
   }
   const target = criteria?.targets.find((t) => t.name === input.target);
   if (!target) return { gone: true, dryRun: false, pending: 0, webhooks };
-  let decision;
-  try {
-    ({ decision } = await decideTarget(deps.db, target, nowSeconds()));
-  } catch (err) {
-    // A target this version cannot decide (aggregate candidates): said, never retried.
-    if (!(err instanceof InputError)) throw err;
-    deps.logger.error({ target: target.name, error: err.message }, 'promotion target not decided');
-    return { dryRun: target.dryRun, pending: 0, webhooks, invalid: err.message };
-  }
+  const { decision } = await decideTarget(deps.db, target, nowSeconds());
   return {
     webhooks,
     dryRun: target.dryRun,
     pending: decision.statuses.filter((s) => !s.meets).length,
     ...(decision.promote ? { promote: decision.promote } : {}),
+    ...(target.source.kind === 'aggregate' ? { aggregateSource: target.source.name } : {}),
   };
 };
 
@@ -75,6 +73,22 @@ export interface PromoteCandidateInput {
   status: CandidateStatus;
   dryRun: boolean;
   workflowId: string;
+  /** An aggregate candidate: the promote name its components come from. */
+  aggregateSource?: string;
+}
+
+/** An aggregate's components to promote to the target, all or nothing, by the promoteBatch saga. */
+export interface AggregateBatch {
+  decisionId: number;
+  timestamp: number;
+  items: {
+    commitId: number;
+    promoteName: string;
+    component: string | null;
+    link: PromotionLink;
+    commitHash: string;
+    distroHash: string;
+  }[];
 }
 
 export interface PromoteCandidateResult {
@@ -82,6 +96,8 @@ export interface PromoteCandidateResult {
   decided: boolean;
   promotionIds: number[];
   dryRun: boolean;
+  /** An aggregate candidate still to promote: the workflow runs this batch. */
+  batch?: AggregateBatch;
 }
 
 export const promoteCandidate = async (
@@ -105,6 +121,7 @@ export const promoteCandidate = async (
     );
     return { decided: created, promotionIds: decision.promotionIds ?? [], dryRun: input.dryRun };
   }
+  if (candidate.aggregateHash) return aggregateBatchOf(deps, input, decision.id, candidate.aggregateHash);
   const commit = await db.models.Commit.findOne({
     where: {
       commitHash: candidate.commitHash ?? '',
@@ -144,4 +161,73 @@ export const promoteCandidate = async (
   );
   // Decided here: this call made (or finished) the promotion, a retry after a dead worker too.
   return { decided: true, promotionIds: [id], dryRun: false };
+};
+
+/**
+ * An aggregate candidate's promotion: its components (each component's commit in the source's
+ * aggregate), each to be promoted to the target. A promotion made before a worker or workflow
+ * died (every component's newest row of the target is that commit) is recorded, not made again.
+ */
+const aggregateBatchOf = async (
+  deps: ActivityDeps,
+  input: PromoteCandidateInput,
+  decisionId: number,
+  aggregateHash: string,
+): Promise<PromoteCandidateResult> => {
+  const { db, config } = deps;
+  const source = input.aggregateSource;
+  if (!source) throw new Error(`${input.target}: an aggregate candidate without its source name`);
+  const components = await componentsOf(db, source, aggregateHash);
+  if (components.length === 0)
+    throw new Error(`${aggregateHash}: no promotion to ${source} made this aggregate; nothing to promote`);
+  const commits = await db.models.Commit.findAll({ where: { id: components.map((c) => c.commitId) } });
+  const byId = new Map(commits.map((c) => [c.getDataValue('id'), c.get({ plain: true })]));
+  const newest = await Promise.all(
+    components.map((c) =>
+      db.models.Promotion.findOne({
+        where: { promotionName: input.target, component: c.component },
+        order: [['id', 'DESC']],
+      }),
+    ),
+  );
+  if (newest.every((row, i) => row && row.getDataValue('commitId') === components[i]?.commitId)) {
+    const ids = newest.map((row) => row?.getDataValue('id') ?? 0);
+    await setDecisionPromotions(db, decisionId, ids);
+    deps.logger.info(
+      { target: input.target, candidate: aggregateHash, promotions: ids },
+      'promotion made before',
+    );
+    return { decided: true, promotionIds: ids, dryRun: false };
+  }
+  const items = components.map((c) => {
+    const row = byId.get(c.commitId);
+    if (!row)
+      throw new Error(`${aggregateHash}: commit ${c.commitId} of component ${c.component ?? 'None'} is gone`);
+    return {
+      commitId: row.id,
+      promoteName: input.target,
+      component: row.component,
+      link: promotionLink(config, row, input.target),
+      commitHash: row.commitHash ?? '',
+      distroHash: row.distroHash ?? '',
+    };
+  });
+  return {
+    decided: false,
+    promotionIds: [],
+    dryRun: false,
+    batch: { decisionId, timestamp: nowSeconds(), items },
+  };
+};
+
+/** The rows an aggregate's promoteBatch saga made, stored on its decision. */
+export const recordAutomaticPromotion = async (
+  deps: ActivityDeps,
+  input: { decisionId: number; target: string; candidate: string; promotionIds: number[] },
+): Promise<void> => {
+  await setDecisionPromotions(deps.db, input.decisionId, input.promotionIds);
+  deps.logger.info(
+    { target: input.target, candidate: input.candidate, promotions: input.promotionIds },
+    'promoted automatically',
+  );
 };

@@ -2,7 +2,8 @@
  * "Why not promoted?" (ours): `GET /api/promotion_status?promote_name=<target>` answers, for each
  * candidate the target's criteria consider, each required job as passed, satisfied by an
  * alternative, waived, failed or missing, and the one-line reason the candidate is or is not
- * promoted; `commit_hash` and `distro_hash` narrow the answer to one candidate.
+ * promoted; `commit_hash` and `distro_hash` (or `aggregate_hash`, for a target of aggregates)
+ * narrow the answer to one candidate.
  */
 import { Router, type RouterContext } from '@koa/router';
 import { z } from 'zod';
@@ -22,6 +23,7 @@ const statusSchema = z
     commit_hash: str.optional(),
     distro_hash: str.optional(),
     extended_hash: str.optional(),
+    aggregate_hash: str.optional(),
   })
   .passthrough();
 
@@ -71,9 +73,10 @@ const promotionStatus =
         .filter((s) => only === null || s.candidate.key === only)
         .map((s) => ({
           candidate: s.candidate.key,
-          commit_hash: s.candidate.commitHash,
-          distro_hash: s.candidate.distroHash,
+          commit_hash: s.candidate.commitHash ?? null,
+          distro_hash: s.candidate.distroHash ?? null,
           extended_hash: s.candidate.extendedHash ?? null,
+          aggregate_hash: s.candidate.aggregateHash ?? null,
           time: s.candidate.time,
           meets: s.meets,
           reason: s.reason,

@@ -1,7 +1,8 @@
 /**
  * What automatic promotion decides on, read from DLRN's tables: a target's candidates (commits
- * the builders voted `consistent`, or commits promoted to another name), their votes, and the
- * target's current candidate. Aggregate candidates (use_components) are not read yet.
+ * the builders voted `consistent`, commits promoted to another name, or with use_components the
+ * aggregates made by the promotions to another name), their votes (`civotes`, or `civotes_agg`
+ * for aggregates), the target's current candidate, and the component commits an aggregate holds.
  */
 import { QueryTypes } from 'sequelize';
 import {
@@ -11,7 +12,6 @@ import {
   type Decision,
   type TargetCriteria,
 } from '../domain/promotion-criteria.ts';
-import { InputError } from '../domain/errors.ts';
 import type { Database } from './database.ts';
 import { listWaivers } from './waivers.ts';
 
@@ -19,6 +19,11 @@ interface CandidateRow {
   commit_hash: string;
   distro_hash: string;
   extended_hash: string | null;
+  time: number;
+}
+
+interface AggregateRow {
+  aggregate_hash: string;
   time: number;
 }
 
@@ -37,18 +42,34 @@ const candidateOf = (r: CandidateRow): Candidate => ({
   time: Number(r.time),
 });
 
+const aggregateOf = (r: AggregateRow): Candidate => ({
+  key: r.aggregate_hash,
+  aggregateHash: r.aggregate_hash,
+  time: Number(r.time),
+});
+
+/**
+ * The aggregates promotions to `source` made, newest first (an aggregate's time is its first
+ * row's: when it came to be), at most `limit`, optionally only one.
+ */
+const aggregateRows = (db: Database, source: string, limit: number, only?: string): Promise<AggregateRow[]> =>
+  db.sequelize.query<AggregateRow>(
+    `SELECT aggregate_hash, MIN(timestamp) AS time FROM promotions
+      WHERE promotion_name = ? AND aggregate_hash IS NOT NULL${only === undefined ? '' : ' AND aggregate_hash = ?'}
+      GROUP BY aggregate_hash ORDER BY time DESC, MIN(id) DESC LIMIT ?`,
+    {
+      replacements: only === undefined ? [source, limit] : [source, only, limit],
+      type: QueryTypes.SELECT,
+    },
+  );
+
 /** The source's candidates, newest first, at most `limit`, optionally only one commit. */
 const sourceRows = async (
   db: Database,
-  criteria: TargetCriteria,
+  source: Exclude<TargetCriteria['source'], { kind: 'aggregate' }>,
   limit: number,
   only?: { commitHash: string; distroHash: string },
 ): Promise<CandidateRow[]> => {
-  if (criteria.source.kind === 'aggregate')
-    throw new InputError(
-      `${criteria.name}: candidates from aggregates (use_components) are not supported yet; nothing is decided for it`,
-    );
-  const source = criteria.source;
   const consistent = source.kind === 'consistent';
   const params: (string | number | boolean)[] =
     source.kind === 'consistent' ? ['consistent', true] : [source.name];
@@ -70,8 +91,39 @@ const sourceRows = async (
   return db.sequelize.query<CandidateRow>(sql, { replacements: params, type: QueryTypes.SELECT });
 };
 
-export const candidatesOf = async (db: Database, criteria: TargetCriteria): Promise<Candidate[]> =>
-  (await sourceRows(db, criteria, criteria.candidates)).map(candidateOf);
+export const candidatesOf = async (db: Database, criteria: TargetCriteria): Promise<Candidate[]> => {
+  const source = criteria.source;
+  return source.kind === 'aggregate'
+    ? (await aggregateRows(db, source.name, criteria.candidates)).map(aggregateOf)
+    : (await sourceRows(db, source, criteria.candidates)).map(candidateOf);
+};
+
+/**
+ * The commits an aggregate of promote name `source` holds: each component's newest promotion to
+ * `source` as of the aggregate's first row (the aggregate is made from the name's links then).
+ * Empty when no row carries the aggregate.
+ */
+export const componentsOf = async (
+  db: Database,
+  source: string,
+  aggregateHash: string,
+): Promise<{ promotionId: number; commitId: number; component: string | null }[]> => {
+  const rows = await db.sequelize.query<{ id: number; commit_id: number; component: string | null }>(
+    `SELECT p.id, p.commit_id, p.component FROM promotions p
+      WHERE p.id IN (
+        SELECT MAX(q.id) FROM promotions q
+         WHERE q.promotion_name = ? AND q.id <= (
+           SELECT MIN(r.id) FROM promotions r WHERE r.promotion_name = ? AND r.aggregate_hash = ?)
+         GROUP BY q.component)
+      ORDER BY p.id`,
+    { replacements: [source, source, aggregateHash], type: QueryTypes.SELECT },
+  );
+  return rows.map((r) => ({
+    promotionId: Number(r.id),
+    commitId: Number(r.commit_id),
+    component: r.component,
+  }));
+};
 
 /**
  * The target's current candidate: its newest promotion's commit, with its time in the source (or
@@ -81,6 +133,17 @@ export const currentOf = async (
   db: Database,
   criteria: TargetCriteria,
 ): Promise<{ key: string; time: number } | undefined> => {
+  const source = criteria.source;
+  if (source.kind === 'aggregate') {
+    const [newest] = await db.sequelize.query<AggregateRow>(
+      `SELECT aggregate_hash, timestamp AS time FROM promotions
+        WHERE promotion_name = ? AND aggregate_hash IS NOT NULL ORDER BY id DESC LIMIT 1`,
+      { replacements: [criteria.name], type: QueryTypes.SELECT },
+    );
+    if (!newest) return undefined;
+    const [inSource] = await aggregateRows(db, source.name, 1, newest.aggregate_hash);
+    return { key: newest.aggregate_hash, time: Number(inSource?.time ?? newest.time) };
+  }
   const [row] = await db.sequelize.query<CandidateRow>(
     `SELECT c.commit_hash, c.distro_hash, c.extended_hash, p.timestamp AS time
        FROM promotions p JOIN commits c ON c.id = p.commit_id
@@ -88,12 +151,31 @@ export const currentOf = async (
     { replacements: [criteria.name], type: QueryTypes.SELECT },
   );
   if (!row) return undefined;
-  const [inSource] = await sourceRows(db, criteria, 1, {
+  const [inSource] = await sourceRows(db, source, 1, {
     commitHash: row.commit_hash,
     distroHash: row.distro_hash,
   });
   return { key: candidateOf(row).key, time: Number(inSource?.time ?? row.time) };
 };
+
+/** A vote's columns, in `civotes` and `civotes_agg` alike. */
+interface VoteRow {
+  ci_name: string;
+  ci_vote: boolean | number;
+  ci_in_progress: boolean | number;
+  ci_url: string | null;
+  timestamp: number;
+  user: string | null;
+}
+
+const voteOf = (r: VoteRow): CandidateVote => ({
+  job: r.ci_name,
+  success: Boolean(r.ci_vote),
+  inProgress: Boolean(r.ci_in_progress),
+  url: r.ci_url ?? '',
+  timestamp: Number(r.timestamp),
+  user: r.user,
+});
 
 /** The votes of each candidate (every build of its commit and distro hash), by key. */
 export const votesOfCandidates = async (
@@ -101,19 +183,12 @@ export const votesOfCandidates = async (
   candidates: Candidate[],
 ): Promise<Map<string, CandidateVote[]>> => {
   const votes = new Map<string, CandidateVote[]>(candidates.map((c) => [c.key, []]));
-  const hashes = [...new Set(candidates.map((c) => c.commitHash ?? ''))];
+  const aggregates = candidates.flatMap((c) => (c.aggregateHash ? [c.aggregateHash] : []));
+  if (aggregates.length > 0) await votesOfAggregates(db, aggregates, votes);
+  const hashes = [...new Set(candidates.flatMap((c) => (c.commitHash ? [c.commitHash] : [])))];
   if (hashes.length === 0) return votes;
   // One query for every candidate: their commits' votes, sorted to each candidate by its pair.
-  const rows = await db.sequelize.query<{
-    commit_hash: string;
-    distro_hash: string;
-    ci_name: string;
-    ci_vote: boolean | number;
-    ci_in_progress: boolean | number;
-    ci_url: string | null;
-    timestamp: number;
-    user: string | null;
-  }>(
+  const rows = await db.sequelize.query<VoteRow & { commit_hash: string; distro_hash: string }>(
     `SELECT c.commit_hash, c.distro_hash, v.ci_name, v.ci_vote, v.ci_in_progress, v.ci_url, v.timestamp,
             v.${db.sequelize.getQueryInterface().quoteIdentifier('user')}
        FROM civotes v JOIN commits c ON c.id = v.commit_id
@@ -124,19 +199,27 @@ export const votesOfCandidates = async (
   for (const r of rows) {
     const pair = `${r.commit_hash}/${r.distro_hash}`;
     const list = byPair.get(pair) ?? [];
-    list.push({
-      job: r.ci_name,
-      success: Boolean(r.ci_vote),
-      inProgress: Boolean(r.ci_in_progress),
-      url: r.ci_url ?? '',
-      timestamp: Number(r.timestamp),
-      user: r.user,
-    });
+    list.push(voteOf(r));
     byPair.set(pair, list);
   }
   for (const c of candidates)
-    votes.set(c.key, byPair.get(`${c.commitHash ?? ''}/${c.distroHash ?? ''}`) ?? []);
+    if (!c.aggregateHash) votes.set(c.key, byPair.get(`${c.commitHash ?? ''}/${c.distroHash ?? ''}`) ?? []);
   return votes;
+};
+
+/** The votes on aggregates (`civotes_agg`, as report_result records them), into `votes` by hash. */
+const votesOfAggregates = async (
+  db: Database,
+  hashes: string[],
+  votes: Map<string, CandidateVote[]>,
+): Promise<void> => {
+  const rows = await db.sequelize.query<VoteRow & { ref_hash: string }>(
+    `SELECT ref_hash, ci_name, ci_vote, ci_in_progress, ci_url, timestamp,
+            ${db.sequelize.getQueryInterface().quoteIdentifier('user')}
+       FROM civotes_agg WHERE ref_hash IN (?) ORDER BY id`,
+    { replacements: [hashes], type: QueryTypes.SELECT },
+  );
+  for (const r of rows) votes.get(r.ref_hash)?.push(voteOf(r));
 };
 
 /** The decision for a target now, from its candidates, their votes, its waivers and its current. */

@@ -153,10 +153,15 @@ export const q = (params: Record<string, string | number | boolean>) =>
  * A successful build of `python-tripleo-common` in component `tripleo`, with its hashed
  * directory holding `repoFile` as delorean.repo (component mode's aggregates read it).
  */
-export const addComponentBuild = async (api: Api, hash: string, repoFile: string): Promise<string> => {
+export const addComponentBuild = async (
+  api: Api,
+  hash: string,
+  repoFile: string,
+  component = 'tripleo',
+): Promise<string> => {
   await api.db.models.Commit.create({
     type: 'rpm',
-    projectName: 'python-tripleo-common',
+    projectName: component === 'tripleo' ? 'python-tripleo-common' : `python-${component}`,
     commitHash: hash,
     distroHash: 'd'.repeat(40),
     extendedHash: null,
@@ -165,14 +170,14 @@ export const addComponentBuild = async (api: Api, hash: string, repoFile: string
     dtExtended: 0,
     dtBuild: 1441640100,
     status: 'SUCCESS',
-    component: 'tripleo',
+    component,
     flags: 0,
   });
   const hashed = join(
     api.datadir,
     'repos',
     'component',
-    'tripleo',
+    component,
     hash.slice(0, 2),
     hash.slice(2, 4),
     `${hash}_dddddddd`,

@@ -4,9 +4,6 @@
  * same decision the promotion workflow takes. On SQLite and PostgreSQL.
  */
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-argument -- JSON responses, asserted field by field */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
 import { NOW, q, startApi, type Api } from '../helpers/api.ts';
 import { renderedDom, tableRows } from '../helpers/chromium.ts';
@@ -138,23 +135,4 @@ test('promotion_status.html shows every target and why, as a person sees it in C
     'c2000000/d2000000 passed meets the criteria: would be promoted (dry run)',
     'c1000000/d1000000 missing no successful vote yet: periodic-promote-to-testing',
   ]);
-});
-
-test('a target of aggregate candidates is said not to be supported yet, not answered with a 500', async (t) => {
-  const file = join(await mkdtemp(join(tmpdir(), 'dlrnt-criteria-')), 'criteria.yaml');
-  await writeFile(
-    file,
-    'targets:\n  promoted-components:\n    from: component-ci-testing\n    use_components: true\n    jobs: [j]\n',
-  );
-  const api = await startApi('sqlite', t, {
-    now: () => NOW,
-    ini: `use_components=true\n[promotions]\ncriteria_file=${file}\n`,
-  });
-  t.like(await api.call('GET', `/api/promotion_status${q({ promote_name: 'promoted-components' })}`), {
-    status: 400,
-    body: {
-      message:
-        'promoted-components: candidates from aggregates (use_components) are not supported yet; nothing is decided for it',
-    },
-  });
 });

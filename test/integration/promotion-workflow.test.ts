@@ -6,7 +6,8 @@
  */
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call -- JSON responses, asserted field by field */
 import { existsSync } from 'node:fs';
-import { readlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import test from 'ava';
 import { loadConfig } from '../../lib/config/index.ts';
@@ -15,7 +16,7 @@ import { decidePromotion, promoteCandidate } from '../../activities/promotion/au
 import { claimDecision } from '../../lib/db/promotion-decisions.ts';
 import { PROMOTION_DECISIONS_TABLE } from '../../lib/db/migrations.ts';
 import { createLogger } from '../../lib/logger.ts';
-import { q, startApi, type Api } from '../helpers/api.ts';
+import { addComponentBuild, q, startApi, type Api } from '../helpers/api.ts';
 import { buildCandidate, candidateHash, criteriaIni } from '../helpers/promotion.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 
@@ -249,4 +250,127 @@ test('a criteria file edited into something invalid: the last good criteria keep
   t.is(kept.promote?.candidate.key, `${hash('c', 1)}/${hash('d', 1)}`);
   t.falsy(kept.gone);
   t.regex(errors[0] ?? '', /targets\.tripleo-ci-testing\.jobs: names no job/);
+});
+
+test('aggregate candidates (use_components): the components are promoted through the batch saga, all or nothing', async (t) => {
+  t.timeout(180_000);
+  const dir = await mkdtemp(join(tmpdir(), 'dlrnt-criteria-'));
+  const file = join(dir, 'criteria.yaml');
+  await writeFile(
+    file,
+    'targets:\n  promoted-components:\n    from: component-ci-testing\n    use_components: true\n' +
+      '    jobs: [periodic-integration]\n',
+  );
+  const api = await startApi('sqlite', t, {
+    temporal: true,
+    now: () => Date.now(),
+    ini: `use_components=true\n[promotions]\ncriteria_file=${file}\n`,
+  });
+  const components = ['tripleo', 'compute', 'network'];
+  const commitOf = (i: number) => String(i + 1).repeat(40);
+  for (const [i, component] of components.entries()) {
+    await addComponentBuild(
+      api,
+      commitOf(i),
+      `[delorean-component-${component}]\nbaseurl=http://x/${i}\n`,
+      component,
+    );
+    const promote = await api.call('POST', '/api/promote', {
+      auth: true,
+      body: { commit_hash: commitOf(i), distro_hash: 'd'.repeat(40), promote_name: 'component-ci-testing' },
+    });
+    t.is(promote.status, 201, promote.text);
+  }
+  // Each component promotion made an aggregate; the newest holds all three components.
+  const sourceRows = await api.db.models.Promotion.findAll({
+    where: { promotionName: 'component-ci-testing' },
+    order: [['id', 'ASC']],
+  });
+  const aggregate = sourceRows.at(-1)?.getDataValue('aggregateHash') ?? '';
+  t.regex(aggregate, /^[0-9a-f]{32}$/);
+  const target = (component: string) =>
+    join(api.datadir, 'repos', 'component', component, 'promoted-components');
+  const vote = (success = true) =>
+    api.call('POST', '/api/report_result', {
+      auth: true,
+      body: {
+        job_id: 'periodic-integration',
+        aggregate_hash: aggregate,
+        url: 'https://ci.example/integration',
+        timestamp: now(),
+        success,
+      },
+    });
+  const batchId = `promotion:${api.taskQueue ?? ''}:promoted-components:batch:${aggregate}`;
+  const batchEnded = async (): Promise<string> => {
+    for (let i = 0; i < 600; i++) {
+      const status = await api.client?.workflow
+        .getHandle(batchId)
+        .describe()
+        .then((d) => d.status.name)
+        .catch(() => 'NOT_STARTED');
+      if (status && status !== 'RUNNING' && status !== 'NOT_STARTED') return status;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`${batchId} did not end`);
+  };
+
+  // The last component's link cannot be made (a folder holds its place): the saga rolls the
+  // first two back, and the target has nothing of the aggregate.
+  await mkdir(join(target('network'), 'in-the-way'), { recursive: true });
+  t.is((await vote()).status, 201);
+  t.is(await batchEnded(), 'FAILED');
+  t.is(await api.db.models.Promotion.count({ where: { promotionName: 'promoted-components' } }), 0);
+  t.false(existsSync(target('tripleo')));
+  t.false(existsSync(target('compute')));
+  t.false(existsSync(join(api.datadir, 'repos', 'promoted-components')));
+
+  // The way cleared, the next vote's decision promotes every component and the aggregate.
+  await rm(target('network'), { recursive: true });
+  t.is((await vote()).status, 201);
+  await promoted(api, 'promoted-components', components.length);
+  // The saga's rows are stored on the decision once it has ended (its aggregate made).
+  let status = await api.call('GET', `/api/promotion_status${q({ promote_name: 'promoted-components' })}`);
+  for (let i = 0; i < 100 && status.body.decisions?.[0]?.promotion_ids === null; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    status = await api.call('GET', `/api/promotion_status${q({ promote_name: 'promoted-components' })}`);
+  }
+  const rows = (
+    await api.db.models.Promotion.findAll({
+      where: { promotionName: 'promoted-components' },
+      order: [['id', 'ASC']],
+    })
+  ).map((r) => r.get({ plain: true }));
+  t.deepEqual(
+    rows.map((r) => r.component),
+    components,
+  );
+  for (const [i, component] of components.entries())
+    t.is(
+      await readlink(target(component)),
+      `${commitOf(i).slice(0, 2)}/${commitOf(i).slice(2, 4)}/${commitOf(i)}_dddddddd`,
+    );
+  // The same components make the same aggregate, stored on the last row, as a batch does.
+  t.is(rows.at(-1)?.aggregateHash, aggregate);
+  t.true(existsSync(join(api.datadir, 'repos', 'promoted-components', 'delorean.repo')));
+  t.is(status.status, 200, status.text);
+  t.is(status.body.current, aggregate);
+  t.like(status.body.decisions[0], {
+    candidate: aggregate,
+    dry_run: false,
+    promotion_ids: rows.map((r) => r.id),
+  });
+  t.like(status.body.candidates[0], {
+    candidate: aggregate,
+    aggregate_hash: aggregate,
+    commit_hash: null,
+    meets: true,
+  });
+  // More votes: nothing promoted twice.
+  await Promise.all(Array.from({ length: 10 }, () => vote()));
+  await new Promise((r) => setTimeout(r, 2_000));
+  t.is(
+    await api.db.models.Promotion.count({ where: { promotionName: 'promoted-components' } }),
+    components.length,
+  );
 });
