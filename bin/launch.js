@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 
@@ -10,6 +11,11 @@ import v8 from 'node:v8';
 // shebang gives the flag to the main thread; here it also reaches the workflow thread when a bin is
 // run as `node bin/<command>.js`. Measured on the demo: peak RSS 315 -> 260 MB, no slower.
 v8.setFlagsFromString('--max-semi-space-size=1');
+
+// Threads for libuv's pool (4 by default): file system calls, DNS, and every SQLite statement,
+// which waits for a lock on one of them (lib/db/sqlite-busy.ts). Read at the pool's first use,
+// which comes after this line.
+process.env.UV_THREADPOOL_SIZE ??= '32';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The folders compiled to .build/js (tsconfig.build.json). */

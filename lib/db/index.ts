@@ -11,7 +11,7 @@ import { createMigrator } from './migrations.ts';
 import { guardAgainstNul } from './nul-guard.ts';
 import { defineModels } from './models.ts';
 import { preparedReads } from './prepared.ts';
-import { waitForLocks } from './sqlite-busy.ts';
+import { oneTransactionAtATime, waitForLocks } from './sqlite-busy.ts';
 import { parseDatabaseUrl, type DatabaseTarget } from './url.ts';
 
 export { type DatabaseTarget } from './url.ts';
@@ -212,8 +212,10 @@ export const openDatabase = async (
     ...sequelizeOptions(target, options.logSql),
     ...(readOnlyFile ? { dialectOptions: { mode: SQLITE_OPEN_READONLY } } : {}),
   });
-  if (target.dialect === 'sqlite') waitForLocks(sequelize);
-  else if (options.reconnectMs) rideOutOutages(sequelize, target, options.reconnectMs, options.onWait);
+  if (target.dialect === 'sqlite') {
+    waitForLocks(sequelize);
+    oneTransactionAtATime(sequelize);
+  } else if (options.reconnectMs) rideOutOutages(sequelize, target, options.reconnectMs, options.onWait);
   try {
     await sequelize.authenticate();
   } catch (err) {

@@ -7,7 +7,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { Op, QueryTypes, type Sequelize } from 'sequelize';
+import { Op, QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { BUSY_TIMEOUT_MS } from '../../lib/db/sqlite-busy.ts';
 import { ALEMBIC_HEAD, camelCase, DLRN_TABLES, openDatabase, type Database } from '../../lib/db/index.ts';
 import { DatabaseError, InputError } from '../../lib/domain/errors.ts';
 import {
@@ -289,6 +290,31 @@ test('sqlite: with sqlite_wal the file logs ahead, for every process that opens 
   t.is(await journalMode(back), 'delete');
   t.false(existsSync(`${fileOf(target)}-wal`));
   t.deepEqual(await back.reads.all('SELECT username FROM users', []), [{ username: 'during' }]);
+});
+
+test('sqlite: twenty transactions and twenty writes of one process at once all commit, none waits out the lock timeout', async (t) => {
+  // Each transaction has a connection of its own; the waits for the write lock happen on libuv's
+  // four threads (the test process's default). Without one transaction at a time, the nineteen
+  // waiting took every thread from the one holding the lock, and all waited ten seconds for it.
+  const target = await newDatabase('sqlite');
+  const db = await openDatabase(target.url, { sqliteWal: true });
+  opened.push(db);
+  const started = Date.now();
+  const user = (name: string, transaction?: Transaction) =>
+    db.models.User.create({ username: name, password: 'x' }, transaction ? { transaction } : {});
+  await Promise.all([
+    ...Array.from({ length: 20 }, (_, i) =>
+      db.sequelize.transaction(async (transaction) => {
+        await user(`t${i}-a`, transaction);
+        await new Promise((r) => setTimeout(r, 20));
+        await user(`t${i}-b`, transaction);
+      }),
+    ),
+    ...Array.from({ length: 20 }, (_, i) => user(`w${i}`)),
+  ]);
+  t.is(await db.models.User.count(), 60);
+  // Far below the busy timeout (10 s) that a stall would wait out.
+  t.true(Date.now() - started < BUSY_TIMEOUT_MS / 2, `${Date.now() - started} ms`);
 });
 
 test("sqlite: DLRN's side (Python's sqlite3) reads and writes a WAL file while our API holds it open", async (t) => {
