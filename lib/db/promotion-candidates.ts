@@ -177,14 +177,24 @@ const voteOf = (r: VoteRow): CandidateVote => ({
   user: r.user,
 });
 
-/** The votes of each candidate (every build of its commit and distro hash), by key. */
+/** The jobs whose votes a target's decision reads: its required jobs and their alternatives. */
+const jobsOf = (criteria: TargetCriteria): string[] => [
+  ...new Set([...criteria.jobs, ...Object.values(criteria.alternatives).flat()]),
+];
+
+/**
+ * The votes of each candidate (every build of its commit and distro hash) by the jobs the
+ * criteria name, by key. Only those: a site's other jobs may vote hundreds of times on a hash.
+ */
 export const votesOfCandidates = async (
   db: Database,
   candidates: Candidate[],
+  jobs: string[],
 ): Promise<Map<string, CandidateVote[]>> => {
   const votes = new Map<string, CandidateVote[]>(candidates.map((c) => [c.key, []]));
+  if (jobs.length === 0) return votes;
   const aggregates = candidates.flatMap((c) => (c.aggregateHash ? [c.aggregateHash] : []));
-  if (aggregates.length > 0) await votesOfAggregates(db, aggregates, votes);
+  if (aggregates.length > 0) await votesOfAggregates(db, aggregates, jobs, votes);
   const hashes = [...new Set(candidates.flatMap((c) => (c.commitHash ? [c.commitHash] : [])))];
   if (hashes.length === 0) return votes;
   // One query for every candidate: their commits' votes, sorted to each candidate by its pair.
@@ -192,8 +202,8 @@ export const votesOfCandidates = async (
     `SELECT c.commit_hash, c.distro_hash, v.ci_name, v.ci_vote, v.ci_in_progress, v.ci_url, v.timestamp,
             v.${db.sequelize.getQueryInterface().quoteIdentifier('user')}
        FROM civotes v JOIN commits c ON c.id = v.commit_id
-      WHERE c.commit_hash IN (?) ORDER BY v.id`,
-    { replacements: [hashes], type: QueryTypes.SELECT },
+      WHERE c.commit_hash IN (?) AND v.ci_name IN (?) ORDER BY v.id`,
+    { replacements: [hashes, jobs], type: QueryTypes.SELECT },
   );
   const byPair = new Map<string, CandidateVote[]>();
   for (const r of rows) {
@@ -211,13 +221,14 @@ export const votesOfCandidates = async (
 const votesOfAggregates = async (
   db: Database,
   hashes: string[],
+  jobs: string[],
   votes: Map<string, CandidateVote[]>,
 ): Promise<void> => {
   const rows = await db.sequelize.query<VoteRow & { ref_hash: string }>(
     `SELECT ref_hash, ci_name, ci_vote, ci_in_progress, ci_url, timestamp,
             ${db.sequelize.getQueryInterface().quoteIdentifier('user')}
-       FROM civotes_agg WHERE ref_hash IN (?) ORDER BY id`,
-    { replacements: [hashes], type: QueryTypes.SELECT },
+       FROM civotes_agg WHERE ref_hash IN (?) AND ci_name IN (?) ORDER BY id`,
+    { replacements: [hashes, jobs], type: QueryTypes.SELECT },
   );
   for (const r of rows) votes.get(r.ref_hash)?.push(voteOf(r));
 };
@@ -229,7 +240,7 @@ export const decideTarget = async (
   now: number,
 ): Promise<{ decision: Decision; current: { key: string; time: number } | undefined }> => {
   const candidates = await candidatesOf(db, criteria);
-  const votes = await votesOfCandidates(db, candidates);
+  const votes = await votesOfCandidates(db, candidates, jobsOf(criteria));
   const waivers = await listWaivers(db, { now, target: criteria.name });
   const current = await currentOf(db, criteria);
   const decision = evaluateCandidates(
