@@ -4,21 +4,28 @@
  * spread over both workers and the published repository is whole. Then a Temporal Schedule
  * made with `dlrn schedule` starts runs that the same workers execute.
  *
+ * Then automatic promotion on the built demo, driven by DLRN's own client (`dlrnapi
+ * report-result`, dlrnapi-client from PyPI) through a `dlrn-api` process, with both workers
+ * killed (kill -9) while a promotion is due.
+ *
  * CI runs this on the Temporal dev server; scripts/temporal-cluster.sh test runs it on a real
  * Temporal server on PostgreSQL.
  */
 import test from 'ava';
 import { Client, Connection } from '@temporalio/client';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readlink, rm } from 'node:fs/promises';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
 import { freePort } from '../../lib/temporal-dev-server.ts';
+import { commitFiles } from '../../scripts/demo/git-repo.ts';
 import { makeDemo } from '../../scripts/make-demo.ts';
 import type { RunResult } from '../../workflows/run.ts';
 import { runCli } from '../helpers/cli.ts';
+import { CRITERIA } from '../helpers/promotion.ts';
 import { primaryPackages, versionRows } from '../helpers/repo.ts';
 import { clusterFlags, temporalAddress, uniqueTaskQueue } from '../helpers/services.ts';
 
@@ -58,7 +65,10 @@ test.before(async () => {
   demo = join(dir, 'demo');
   const ini = await makeDemo(demo);
   queue = uniqueTaskQueue('cluster');
-  flags = clusterFlags(ini, queue);
+  // Automatic promotion's criteria (the last test): nothing wakes a target before it votes.
+  const criteria = join(dir, 'criteria.yaml');
+  await writeFile(criteria, CRITERIA);
+  flags = [...clusterFlags(ini, queue), '--config-override', `promotions.criteria_file=${criteria}`];
   metricsPort = await freePort();
   workers.push(
     ...(await Promise.all([
@@ -210,3 +220,186 @@ test.serial('dlrn schedule creates, shows, pauses, updates, triggers and deletes
   t.is(gone.code, 1);
   t.regex(gone.stderr, /no schedule/);
 });
+
+/** DLRN's own client, from the project's virtualenv (scripts/bootstrap.sh installs it). */
+const dlrnapiBin = resolve(PROJECT_ROOT, '.tools', 'venv', 'bin', 'dlrnapi');
+
+test.serial(
+  "automatic promotion on the built demo, voted by DLRN's dlrnapi: on the vote, not a timer; failed blocks, alternatives count, a waiver unblocks until it expires; workers killed mid-way",
+  async (t) => {
+    t.timeout(240_000);
+    const user = await runCli('dlrn-user', [...flags, 'create', '--username', 'ci', '--password', 'pw'], {
+      cwd: demo,
+    });
+    t.is(user.code, 0, user.stderr);
+    const apiPort = await freePort();
+    const api = spawn(
+      process.execPath,
+      [resolve(PROJECT_ROOT, 'bin', 'dlrn-api.js'), ...flags, '--config-override', `api.port=${apiPort}`],
+      { cwd: demo, env: { ...process.env, DLRN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    t.teardown(() => void api.kill('SIGTERM'));
+    await new Promise<void>((ready, fail) => {
+      let output = '';
+      api.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        if (output.includes('dlrn-api listening')) ready();
+      });
+      api.once('exit', (code) => fail(new Error(`dlrn-api exited with ${code ?? 'a signal'}: ${output}`)));
+    });
+    const url = `http://127.0.0.1:${apiPort}`;
+    const repos = join(demo, 'data', 'repos');
+    // A second consistent build: a new upstream commit of demo-common, built by the workers.
+    await commitFiles(
+      join(demo, 'upstream', 'demo-common'),
+      { NEWS: 'a change\n' },
+      Math.trunc(Date.now() / 1000),
+    );
+    const rebuilt = await runCli('dlrn', flags, { cwd: demo });
+    t.is(rebuilt.code, 0, rebuilt.stderr);
+    t.regex(rebuilt.stdout, /^Built 1 commits? of 12 packages: 1 succeeded, 0 failed\.$/m);
+
+    // The candidates: the builds the builders voted consistent; the newest two, from the site.
+    const consistentDir = join(repos, await readlink(join(repos, 'consistent')));
+    const newest = await hashesOf(consistentDir);
+    const older = await olderConsistent(url, newest);
+    const vote = async (c: Hashes, job: string, success = true): Promise<number> => {
+      const { stdout } = await promisify(execFile)(dlrnapiBin, [
+        '--url',
+        url,
+        '--username',
+        'ci',
+        '--password',
+        'pw',
+        'report-result',
+        '--commit-hash',
+        c.commit,
+        '--distro-hash',
+        c.distro,
+        '--job-id',
+        job,
+        '--info-url',
+        `https://ci.example/${job}`,
+        '--timestamp',
+        String(Math.trunc(Date.now() / 1000)),
+        '--success',
+        String(success),
+      ]);
+      t.regex(stdout, new RegExp(`"job_id": "${job}"`));
+      return Date.now();
+    };
+    const linkOf = (name: string) => readlink(join(repos, name)).catch(() => '');
+    const movedTo = async (name: string, c: Hashes): Promise<number> => {
+      for (let i = 0; i < 600; i++) {
+        if ((await linkOf(name)).includes(c.commit)) return Date.now();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`${name} did not move to ${c.commit} within a minute`);
+    };
+    const status = async (name: string, c: Hashes) => {
+      const answer = await fetch(
+        `${url}/api/promotion_status?promote_name=${name}&commit_hash=${c.commit}&distro_hash=${c.distro}`,
+      );
+      return (
+        (await answer.json()) as {
+          candidates: { reason: string; meets: boolean; jobs: { job_id: string; state: string }[] }[];
+        }
+      ).candidates[0];
+    };
+
+    // The older build passes its job: tripleo-ci-testing moves to it within seconds of the
+    // vote (the backstop timer is ten minutes).
+    const voted = await vote(older, 'periodic-promote-to-testing');
+    const took = (await movedTo('tripleo-ci-testing', older)) - voted;
+    t.log(`tripleo-ci-testing moved ${took} ms after dlrnapi's vote`);
+    t.true(took < 30_000, `${took} ms`);
+
+    // current-tripleo: fs001 passes, fs035 fails: blocked, and said why.
+    await vote(older, 'periodic-fs001');
+    await vote(older, 'periodic-fs035', false);
+    await new Promise((r) => setTimeout(r, 2_000));
+    t.is(await linkOf('current-tripleo'), '');
+    t.like(await status('current-tripleo', older), { meets: false });
+    t.regex((await status('current-tripleo', older))?.reason ?? '', /periodic-fs035/);
+
+    // A waiver of fs035 for a few seconds unblocks it: promoted on the waiver, not a timer.
+    const waiver = await fetch(`${url}/api/waivers`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Basic ${Buffer.from('ci:pw').toString('base64')}`,
+        'Content-Type': 'application/json',
+      },
+      body: JSON.stringify({
+        promote_name: 'current-tripleo',
+        job_id: 'periodic-fs035',
+        reason: 'LP#1 fs035 broken upstream',
+        expires_in: 6,
+      }),
+    });
+    t.is(waiver.status, 201, await waiver.text());
+    await movedTo('current-tripleo', older);
+
+    // The newest build reaches tripleo-ci-testing; once the waiver has expired, fs001 alone no
+    // longer promotes it: fs035 is missing again.
+    await vote(newest, 'periodic-promote-to-testing');
+    await movedTo('tripleo-ci-testing', newest);
+    await new Promise((r) => setTimeout(r, 6_000));
+    await vote(newest, 'periodic-fs001');
+    await new Promise((r) => setTimeout(r, 2_000));
+    t.true((await linkOf('current-tripleo')).includes(older.commit));
+    const blocked = await status('current-tripleo', newest);
+    t.deepEqual(
+      blocked?.jobs.map((j) => [j.job_id, j.state]),
+      [
+        ['periodic-fs001', 'passed'],
+        ['periodic-fs035', 'missing'],
+      ],
+    );
+
+    // The alternative passes, and both workers die at once (kill -9): the wake-up is in the
+    // target's history, and a new worker promotes the newest build, once.
+    await vote(newest, 'periodic-fs035-rocky');
+    for (const w of workers.splice(0)) {
+      w.kill('SIGKILL');
+      await new Promise((r) => (w.exitCode === null && w.signalCode === null ? w.once('exit', r) : r(null)));
+    }
+    workers.push(await startWorker());
+    await movedTo('current-tripleo', newest);
+    t.like(await status('current-tripleo', newest), { meets: true });
+    await new Promise((r) => setTimeout(r, 2_000));
+    const rows = (await (await fetch(`${url}/api/promotions?promote_name=current-tripleo`)).json()) as {
+      commit_hash: string;
+    }[];
+    t.deepEqual(
+      rows.map((r) => r.commit_hash),
+      [newest.commit, older.commit],
+    );
+    const check = await runCli('dlrn-check', flags, { cwd: demo });
+    t.is(check.code, 0, check.stdout + check.stderr);
+  },
+);
+
+interface Hashes {
+  commit: string;
+  distro: string;
+}
+
+/** A build's hashes, from the commit.yaml of its published directory. */
+const hashesOf = async (hashedDir: string): Promise<Hashes> => {
+  const yaml = await readFile(join(hashedDir, 'commit.yaml'), 'utf8');
+  return {
+    commit: /commit_hash: (\w+)/.exec(yaml)?.[1] ?? '',
+    distro: /distro_hash: (\w+)/.exec(yaml)?.[1] ?? '',
+  };
+};
+
+/** Another build voted consistent, older than `newest`: the second newest the API reports. */
+const olderConsistent = async (url: string, newest: Hashes): Promise<Hashes> => {
+  const answer = await fetch(`${url}/api/promotion_status?promote_name=tripleo-ci-testing`);
+  const { candidates } = (await answer.json()) as {
+    candidates: { commit_hash: string; distro_hash: string }[];
+  };
+  const other = candidates.find((c) => c.commit_hash !== newest.commit);
+  if (!other) throw new Error('the demo has one consistent build only');
+  return { commit: other.commit_hash, distro: other.distro_hash };
+};
