@@ -41,6 +41,11 @@ if (process.argv[2] === 'api') {
   await (await import('./api.ts')).apiBench(process.argv.slice(3));
   process.exit(0);
 }
+// `npm run bench -- promotion ...`: automatic promotion's latency (bench/promotion.ts).
+if (process.argv[2] === 'promotion') {
+  await (await import('./promotion.ts')).promotionBench(process.argv.slice(3));
+  process.exit(0);
+}
 
 const { values: flags } = parseArgs({
   options: {
