@@ -272,6 +272,16 @@ export const promotionBench = async (argv: string[]): Promise<void> => {
       else latencies.push(Math.max(0, moved - answered));
     }
     latencies.sort((a, b) => a - b);
+    // Latency by build, to see whether it grows as the site's rows and histories do.
+    const byBuild = Array.from({ length: candidates }, (_, i) => {
+      const ms = names.flatMap((name) => {
+        const moved = seen.get(`${name}#${i + 1}`);
+        const answered = lastRequired.get(`${name}#${i + 1}`);
+        return moved === undefined || answered === undefined ? [] : [Math.max(0, moved - answered)];
+      });
+      return `${i + 1}: ${percentile(ms, 50)}`;
+    });
+    log(`p50 by build (ms): ${byBuild.join(', ')}`);
     const figures = {
       targets,
       candidates,

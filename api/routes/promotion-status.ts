@@ -3,14 +3,14 @@
  * candidate the target's criteria consider, each required job as passed, satisfied by an
  * alternative, waived, failed or missing, and the one-line reason the candidate is or is not
  * promoted; `commit_hash` and `distro_hash` (or `aggregate_hash`, for a target of aggregates)
- * narrow the answer to one candidate.
+ * narrow the answer to one candidate. Without `promote_name`: every target's, as `{targets}`.
  */
 import { Router, type RouterContext } from '@koa/router';
 import { z } from 'zod';
 import { decideTarget } from '../../lib/db/promotion-candidates.ts';
 import { listDecisions } from '../../lib/db/promotion-decisions.ts';
 import { InputError } from '../../lib/domain/errors.ts';
-import type { JobState } from '../../lib/domain/promotion-criteria.ts';
+import type { JobState, TargetCriteria } from '../../lib/domain/promotion-criteria.ts';
 import { loadCriteria } from '../../lib/repo/promotion-criteria-file.ts';
 import { nowSeconds, type ApiDeps, type ApiState, type Auth } from '../context.ts';
 import { parseParams, str } from '../params.ts';
@@ -19,7 +19,7 @@ import { candidateKey } from './waivers.ts';
 
 const statusSchema = z
   .object({
-    promote_name: str,
+    promote_name: str.optional(),
     commit_hash: str.optional(),
     distro_hash: str.optional(),
     extended_hash: str.optional(),
@@ -41,48 +41,61 @@ const jobJson = (j: JobState) => {
   }
 };
 
+/** One target's answer: its current candidate, the next, its decisions, each candidate's jobs. */
+const targetStatus = async (deps: ApiDeps, target: TargetCriteria, only: string | null, now: number) => {
+  const { decision, current } = await decideTarget(deps.db, target, now);
+  return {
+    promote_name: target.name,
+    dry_run: target.dryRun,
+    current: current?.key ?? null,
+    promote: decision.promote?.candidate.key ?? null,
+    // The automatic promotions made (and dry-run decisions), newest first, with their evidence.
+    decisions: (await listDecisions(deps.db, target.name)).map((d) => ({
+      candidate: d.candidate,
+      dry_run: d.dryRun,
+      decided_at: d.decidedAt,
+      promotion_ids: d.promotionIds,
+      evidence: d.evidence,
+      workflow_id: d.workflowId,
+    })),
+    candidates: decision.statuses
+      .filter((s) => only === null || s.candidate.key === only)
+      .map((s) => ({
+        candidate: s.candidate.key,
+        commit_hash: s.candidate.commitHash ?? null,
+        distro_hash: s.candidate.distroHash ?? null,
+        extended_hash: s.candidate.extendedHash ?? null,
+        aggregate_hash: s.candidate.aggregateHash ?? null,
+        time: s.candidate.time,
+        meets: s.meets,
+        reason: s.reason,
+        jobs: s.jobs.map(jobJson),
+      })),
+  };
+};
+
+/** One target's answer, or without `promote_name` every target's, as `{targets: [...]}`. */
 const promotionStatus =
   (deps: ApiDeps) =>
   async (ctx: RouterContext<ApiState>): Promise<void> => {
     const p = parseParams(ctx, statusSchema);
     const criteria = await loadCriteria(deps.config);
     if (!criteria) throw new InputError('Automatic promotion is off: [promotions] criteria_file is not set');
+    const only = candidateKey(p);
+    const now = Math.trunc(nowSeconds(deps));
+    if (p.promote_name === undefined) {
+      if (only !== null) throw new InputError('A candidate narrows one target: give promote_name too');
+      const targets = [];
+      for (const target of criteria.targets) targets.push(await targetStatus(deps, target, null, now));
+      ctx.body = { targets };
+      return;
+    }
     const target = criteria.targets.find((t) => t.name === p.promote_name);
     if (!target)
       throw new InputError(
         `${p.promote_name} has no promotion criteria in ${criteria.file} (targets: ${criteria.targets.map((t) => t.name).join(', ') || 'none'})`,
       );
-    const only = candidateKey(p);
-    const now = Math.trunc(nowSeconds(deps));
-    const { decision, current } = await decideTarget(deps.db, target, now);
-    ctx.body = {
-      promote_name: target.name,
-      dry_run: target.dryRun,
-      current: current?.key ?? null,
-      promote: decision.promote?.candidate.key ?? null,
-      // The automatic promotions made (and dry-run decisions), newest first, with their evidence.
-      decisions: (await listDecisions(deps.db, target.name)).map((d) => ({
-        candidate: d.candidate,
-        dry_run: d.dryRun,
-        decided_at: d.decidedAt,
-        promotion_ids: d.promotionIds,
-        evidence: d.evidence,
-        workflow_id: d.workflowId,
-      })),
-      candidates: decision.statuses
-        .filter((s) => only === null || s.candidate.key === only)
-        .map((s) => ({
-          candidate: s.candidate.key,
-          commit_hash: s.candidate.commitHash ?? null,
-          distro_hash: s.candidate.distroHash ?? null,
-          extended_hash: s.candidate.extendedHash ?? null,
-          aggregate_hash: s.candidate.aggregateHash ?? null,
-          time: s.candidate.time,
-          meets: s.meets,
-          reason: s.reason,
-          jobs: s.jobs.map(jobJson),
-        })),
-    };
+    ctx.body = await targetStatus(deps, target, only, now);
   };
 
 /** Candidates per target on the page: a person reads the newest, the API has them all. */

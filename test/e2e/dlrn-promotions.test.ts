@@ -73,3 +73,66 @@ test('dlrn promotions check, status and waive', async (t) => {
   t.regex(bad.stderr, /targets\.x\.candidates: Invalid input: expected number, received string/);
   t.notRegex(bad.stderr, /^\s+at .+[(:]\d+/m);
 });
+
+test('dlrn promotions status and waive over the API (--url), for a person without the database', async (t) => {
+  const api = await startApi('sqlite', t, { now: () => Date.now(), ini: await criteriaIni() });
+  await buildCandidate(api, 1, Math.trunc(Date.now() / 1000) - 99, [['periodic-promote-to-testing', false]]);
+  // No config is read: the API is all it asks.
+  const promotions = (verb: string, args: string[], env: Record<string, string> = {}) =>
+    runCli('dlrn', ['promotions', verb, '--url', api.url, ...args], { cwd: dirname(api.datadir), env });
+  const all = await promotions('status', []);
+  t.is(all.code, 0, all.stderr);
+  t.deepEqual(all.stdout.trim().split('\n'), [
+    'tripleo-ci-testing: current none, next none',
+    `  ${hash('c', 1)}/${hash('d', 1)}: failed: periodic-promote-to-testing`,
+    'current-tripleo: current none, next none',
+    '  no candidate yet',
+    'rehearsal (dry run): current none, next none',
+    `  ${hash('c', 1)}/${hash('d', 1)}: failed: periodic-promote-to-testing`,
+  ]);
+  const waiveArgs = [
+    '--target',
+    'tripleo-ci-testing',
+    '--job',
+    'periodic-promote-to-testing',
+    '--reason',
+    'LP#4',
+    '--expires-in',
+    '3600',
+    '--commit-hash',
+    hash('c', 1),
+    '--distro-hash',
+    hash('d', 1),
+  ];
+  const anonymous = await promotions('waive', waiveArgs);
+  t.is(anonymous.code, 2);
+  t.regex(anonymous.stderr, /--url needs credentials: --username and --password, or DLRNAPI_USERNAME/);
+  const wrong = await promotions('waive', [...waiveArgs, '--username', 'ci', '--password', 'nope']);
+  t.is(wrong.code, 2);
+  t.regex(wrong.stderr, /the API at http:\/\/127\.0\.0\.1:\d+ answered 401/);
+  // dlrnapi's environment variables, as a CI job has them.
+  const waived = await promotions('waive', waiveArgs, { DLRNAPI_USERNAME: 'ci', DLRNAPI_PASSWORD: 's3cret' });
+  t.is(waived.code, 0, waived.stderr);
+  t.regex(
+    waived.stdout,
+    new RegExp(
+      `^Waiver \\d+: periodic-promote-to-testing counts as passed for tripleo-ci-testing \\(${hash('c', 1)}/${hash('d', 1)} only\\) until `,
+    ),
+  );
+  // The waiver names the API's user, not the login name.
+  t.like((await listWaivers(api.db, { now: Math.trunc(Date.now() / 1000) }))[0], {
+    user: 'ci',
+    reason: 'LP#4',
+  });
+  const after = await promotions('status', ['tripleo-ci-testing']);
+  t.true(
+    after.stdout.startsWith(`tripleo-ci-testing: current none, next ${hash('c', 1)}/${hash('d', 1)}\n`),
+    after.stdout,
+  );
+  const unknown = await promotions('status', ['nope']);
+  t.is(unknown.code, 2);
+  t.regex(
+    unknown.stderr,
+    /answered 400: nope has no promotion criteria in .*criteria\.yaml \(targets: tripleo-ci-testing, current-tripleo, rehearsal\)/,
+  );
+});
