@@ -32,13 +32,16 @@ export interface PromotionRecord {
   dryRun: boolean;
 }
 
+// Every activity heartbeats every 5 s (activities/heartbeat.ts): a decision or a promotion whose
+// worker died (kill -9) is retried on another within 15 s, not at its start-to-close timeout.
 const { decidePromotion } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '15 seconds',
   retry: { maximumAttempts: 10 },
 });
 const { promoteCandidate, recordAutomaticPromotion } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '15 seconds',
   retry: { maximumAttempts: 10 },
 });
 
