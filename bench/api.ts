@@ -18,7 +18,8 @@
  * the tests run it (fsync off). `--read-cache-ms 0` measures every request's queries. `--root`
  * serves from another checkout (the same database, the same load), for a before/after;
  * `--cpu-prof DIR` writes the server's CPU profile there. `--runs N` runs the CI mix N times on the
- * same server and reports each field's median.
+ * same server and reports each field's median. `--pg-setting name=value` (repeatable) sets a
+ * PostgreSQL server setting (`shared_buffers=1GB`).
  */
 import autocannon from 'autocannon';
 import { createHash } from 'node:crypto';
@@ -375,6 +376,7 @@ export const apiBench = async (argv: string[]): Promise<void> => {
       kinds: { type: 'string', default: 'sqlite,sqlite-rollback,postgres' },
       seconds: { type: 'string', default: '10' },
       runs: { type: 'string', default: '1' },
+      'pg-setting': { type: 'string', multiple: true, default: [] },
       connections: { type: 'string', default: '50' },
       root: { type: 'string', default: ROOT },
       out: { type: 'string' },
@@ -405,7 +407,7 @@ export const apiBench = async (argv: string[]): Promise<void> => {
       let stopDb = async () => {};
       if (kind in SQLITE_WAL) url = `sqlite:///${join(work, `${kind}.sqlite`)}`;
       else if (kind === 'postgres') {
-        const pg = await startPostgres(work);
+        const pg = await startPostgres(work, flags['pg-setting']);
         stopDb = () => pg.stop();
         url = pg.env.DLRN_TEST_POSTGRES_URL ?? '';
       } else throw new Error(`--kinds takes ${Object.keys(SQLITE_WAL).join(', ')} and postgres, not ${kind}`);

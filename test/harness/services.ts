@@ -77,7 +77,8 @@ export interface PostgresService extends Service {
 }
 
 /** PostgreSQL refuses to run as root; as root its cluster belongs to the `postgres` user. */
-export const startPostgres = async (dir: string): Promise<PostgresService> => {
+/** PostgreSQL as the tests run it (fsync off); `settings` adds `name=value` server settings. */
+export const startPostgres = async (dir: string, settings: string[] = []): Promise<PostgresService> => {
   const bin = postgresBin();
   const data = join(dir, 'pg');
   await mkdir(data, { recursive: true });
@@ -119,6 +120,7 @@ export const startPostgres = async (dir: string): Promise<PostgresService> => {
     'full_page_writes=off',
     '-c',
     'max_connections=200',
+    ...settings.flatMap((setting) => ['-c', setting]),
   ]);
   let child: ChildProcess;
   const launch = async () => {
