@@ -346,7 +346,9 @@ for (const [signal, presses, code] of [
     t.is(result.code, code);
     noStackTrace(t, result);
     if (presses === 1) {
-      t.true(exited < 2_000, `exited within 2 s (${exited} ms)`);
+      // It exits without waiting for the builds (a run of the demo takes half a minute); the
+      // time itself is logged above (1.4-2.1 s on the CI machine), not asserted to the tenth.
+      t.true(exited < 5_000, `exited within 5 s, not after the builds (${exited} ms)`);
       t.regex(result.stdout, /run dlrn again to resume it where it stopped/);
     } else {
       t.regex(result.stdout, /^Run run:\S+ cancelled\.$/m);
