@@ -200,18 +200,18 @@ export const promotionBench = async (argv: string[]): Promise<void> => {
       await sleep(50);
     }
 
-    // Watch every link: the first time each points at candidate n.
+    // Watch every link: the first time each points at build k (its commit hash, looked up once,
+    // so the watcher spends no CPU the site under test could use).
+    const buildOf = new Map(Array.from({ length: candidates }, (_, i) => [hex40('c', i + 1), i + 1]));
     const seen = new Map<string, number>();
     let watching = true;
     const watcher = (async () => {
       while (watching) {
         await Promise.all(
           names.map(async (name) => {
-            const link = await pointsAt(name);
-            if (!link) return;
-            for (let k = 1; k <= candidates; k++)
-              if (link.includes(hex40('c', k)) && !seen.has(`${name}#${k}`))
-                seen.set(`${name}#${k}`, Date.now());
+            const commit = /([0-9a-f]{40})_[0-9a-f]+$/.exec((await pointsAt(name)) ?? '')?.[1];
+            const k = commit === undefined ? undefined : buildOf.get(commit);
+            if (k !== undefined && !seen.has(`${name}#${k}`)) seen.set(`${name}#${k}`, Date.now());
           }),
         );
         await sleep(10);
